@@ -1,0 +1,43 @@
+//! `tgmux local-dc`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{CliError, Globals};
+
+/// Our own multi-DC MTProto server, serving DIR/<username>/<msg_id>.<ext> as public channels.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Media directory: DIR/<username>/<msg_id>.<ext>.
+    #[arg(long, value_name = "DIR")]
+    pub media: PathBuf,
+    /// Address of DC 1; DC i listens on PORT+i-1.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:44301")]
+    pub listen: SocketAddr,
+    /// Number of DCs.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub dcs: u8,
+    /// Write the DC addresses and RSA public key as TOML for `tgmux --dc-config`.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    /// PEM RSA private key to use instead of a fresh one.
+    #[arg(long, value_name = "FILE")]
+    pub rsa_key: Option<PathBuf>,
+    /// Require this 2FA password (SRP) for user logins.
+    #[arg(long, value_name = "PW")]
+    pub password: Option<String>,
+    /// Faults: drop=P, flood=P:S, premium-flood=P:S, salt=P, delay=MS, migrate,
+    /// expire-refs=SECS, reupload=P (comma-separated).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Redirect documents over 1 MiB to a CDN DC.
+    #[arg(long)]
+    pub cdn: bool,
+    /// Seed for deterministic faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
+    Err(CliError::not_implemented("local-dc"))
+}

@@ -1,0 +1,7 @@
+//! tgmux: Telegram media over our own MTProto, remuxed to MP4 in pure Rust, streamed over HTTP.
+//!
+//! Layers, bottom up. The sans-IO core (`tl`, `crypto`, `mtproto`, `remux`) never imports
+//! tokio or hyper: it takes bytes, time and randomness as arguments. The drivers (`net`,
+//! `download`, `http`, `localdc`) own sockets and timers.
+
+pub mod cli;
