@@ -5,3 +5,4 @@
 //! `download`, `http`, `localdc`) own sockets and timers.
 
 pub mod cli;
+pub mod remux;

@@ -1,0 +1,9 @@
+//! Stream-copy remuxing: MKV/WebM and MOV/MP4 demuxers feed one MP4 muxer.
+//!
+//! Demuxers turn input bytes into [`Track`]s and [`Packet`]s (the model in [`model`]); the MP4
+//! muxer writes them out, faststart or fragmented. No packet payload is re-encoded or
+//! re-derived: codec private data is copied where the container allows. No tokio, no hyper.
+
+pub mod model;
+
+pub use model::{Codec, Packet, RemuxError, TextFormat, Track, TrackKind};
