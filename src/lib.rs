@@ -5,4 +5,6 @@
 //! `download`, `http`, `localdc`) own sockets and timers.
 
 pub mod cli;
+pub mod crypto;
+pub mod mtproto;
 pub mod remux;

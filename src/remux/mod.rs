@@ -4,6 +4,8 @@
 //! muxer writes them out, faststart or fragmented. No packet payload is re-encoded or
 //! re-derived: codec private data is copied where the container allows. No tokio, no hyper.
 
+pub mod mkv;
 pub mod model;
+pub mod mp4;
 
 pub use model::{Codec, Packet, RemuxError, TextFormat, Track, TrackKind};

@@ -1,0 +1,1 @@
+//! Auth-key exchange, client and server, as states taken by value.

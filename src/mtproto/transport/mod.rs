@@ -1,0 +1,1 @@
+//! Transport framings (abridged, intermediate, padded, full, obfuscated2), both roles.

@@ -1,0 +1,1 @@
+//! Streaming Matroska/WebM demuxer: reads any byte stream in order, never seeks.
