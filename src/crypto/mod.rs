@@ -21,6 +21,8 @@ pub mod hash;
 pub mod ige;
 pub mod message;
 pub mod pq;
+mod prime;
+pub mod rsa;
 
 pub use ctr::AesCtr256;
 pub use error::CryptoError;
@@ -31,3 +33,5 @@ pub use message::{
     derive_aes_key_iv, encrypt_message, nonce_aes_key_iv, pad_message, padding_len, AuthKey, Side,
 };
 pub use pq::factorize;
+pub use prime::is_probable_prime;
+pub use rsa::{RsaPlaintext, RsaPrivateKey, RsaPublicKey};
