@@ -16,6 +16,7 @@
 //! | [`srp`] | 2FA password check (SRP), client proof and server verification |
 
 pub mod ctr;
+pub mod dh;
 mod error;
 pub mod hash;
 pub mod ige;
@@ -25,6 +26,7 @@ mod prime;
 pub mod rsa;
 
 pub use ctr::AesCtr256;
+pub use dh::DhGroup;
 pub use error::CryptoError;
 pub use hash::{crc32, ct_eq, sha1, sha1_parts, sha256, sha256_parts};
 pub use ige::{aes_ige_decrypt, aes_ige_encrypt};
@@ -33,5 +35,5 @@ pub use message::{
     derive_aes_key_iv, encrypt_message, nonce_aes_key_iv, pad_message, padding_len, AuthKey, Side,
 };
 pub use pq::factorize;
-pub use prime::is_probable_prime;
+pub use prime::{is_probable_prime, random_prime};
 pub use rsa::{RsaPlaintext, RsaPrivateKey, RsaPublicKey};
