@@ -8,3 +8,6 @@ pub mod cli;
 pub mod crypto;
 pub mod mtproto;
 pub mod remux;
+
+/// The TL layer (generated types, enums, functions and their runtime): the `tgmux-tl` crate.
+pub use tgmux_tl as tl;
