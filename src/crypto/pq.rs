@@ -120,7 +120,7 @@ fn brent(n: u64, c: u64, y0: u64) -> Option<u64> {
             k += BATCH;
         }
         r = r.checked_mul(2)?;
-        if r > 1 << 26 {
+        if r > 1 << 22 {
             return None;
         }
     }
@@ -149,7 +149,7 @@ pub fn factorize(pq: u64) -> Result<(u64, u64), CryptoError> {
     let factor = if pq % 2 == 0 {
         Some(2)
     } else {
-        (1..64u64).find_map(|c| brent(pq, c, 2 + c))
+        (1..16u64).find_map(|c| brent(pq, c, 2 + c))
     };
     let p = factor.ok_or(bad.clone())?;
     let q = pq / p;
