@@ -666,3 +666,516 @@ pub fn file_hashes(d: &Document, offset: u64) -> Result<Vec<enums::FileHash>, Rp
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tl::RemoteCall;
+
+    struct Fixture {
+        world: World,
+        dir: std::path::PathBuf,
+        data: Vec<u8>,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture(name: &str, faults: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("tgmux-handler-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("chan")).unwrap();
+        let data: Vec<u8> = (0..(2 * 1024 * 1024 + 5000u32))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(dir.join("chan/2.mp4"), &data).unwrap();
+        std::fs::write(dir.join("chan/3.mkv"), b"three").unwrap();
+        let library = Library::scan(&dir, 3).unwrap();
+        let dcs = (1..=3)
+            .map(|id| DcAddress {
+                id,
+                ip: "127.0.0.1".into(),
+                port: 40000 + id as u16,
+                cdn: false,
+            })
+            .collect();
+        let world = World::new(library, dcs, FaultSpec::parse(faults).unwrap());
+        Fixture { world, dir, data }
+    }
+
+    struct Client<'w> {
+        world: &'w World,
+        dc: i32,
+        key: i64,
+        now: u64,
+        faults: Faults,
+        rng: rand::rngs::StdRng,
+    }
+
+    fn client(world: &World, dc: i32, key: i64) -> Client<'_> {
+        use rand::SeedableRng;
+        Client {
+            world,
+            dc,
+            key,
+            now: 1_700_000_000,
+            faults: Faults::new(world.faults.clone(), 1, dc, key as u64),
+            rng: rand::rngs::StdRng::seed_from_u64(9),
+        }
+    }
+
+    impl Client<'_> {
+        fn raw(&mut self, body: Vec<u8>) -> Reply {
+            let mut ctx = Ctx {
+                dc_id: self.dc,
+                auth_key_id: self.key,
+                now: self.now,
+                faults: &mut self.faults,
+                rng: &mut self.rng,
+                layer: None,
+            };
+            self.world.handle(&mut ctx, Bytes::from(body))
+        }
+
+        fn call<F: RemoteCall>(&mut self, f: &F) -> Result<F::Return, RpcError> {
+            match self.raw(f.to_bytes()) {
+                Reply::Result(v) => Ok(F::Return::from_bytes(v)
+                    .expect("our answer decodes as the declared return type")),
+                Reply::Error(e) => Err(e),
+                Reply::Drop => panic!("dropped"),
+            }
+        }
+
+        fn login_bot(&mut self) {
+            self.call(&functions::auth::ImportBotAuthorization {
+                flags: 0,
+                api_id: 1,
+                api_hash: "x".into(),
+                bot_auth_token: "123:abc".into(),
+            })
+            .unwrap();
+        }
+
+        fn message(&mut self, id: i32) -> types::Document {
+            let c = self.world.library.channel_by_username("chan").unwrap();
+            let r = self
+                .call(&functions::channels::GetMessages {
+                    channel: enums::InputChannel::InputChannel(types::InputChannel {
+                        channel_id: c.id,
+                        access_hash: c.access_hash,
+                    }),
+                    id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
+                        id,
+                    })],
+                })
+                .unwrap();
+            let enums::messages::Messages::ChannelMessages(m) = r else {
+                panic!("channelMessages expected")
+            };
+            let enums::Message::Message(msg) = &m.messages[0] else {
+                panic!("a message expected")
+            };
+            let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
+                panic!("a document expected")
+            };
+            let Some(enums::Document::Document(d)) = &md.document else {
+                panic!()
+            };
+            d.clone()
+        }
+
+        fn get_file(
+            &mut self,
+            d: &types::Document,
+            offset: i64,
+            limit: i32,
+            precise: bool,
+        ) -> Result<Bytes, RpcError> {
+            let r = self.call(&functions::upload::GetFile {
+                precise,
+                cdn_supported: false,
+                location: enums::InputFileLocation::InputDocumentFileLocation(
+                    types::InputDocumentFileLocation {
+                        id: d.id,
+                        access_hash: d.access_hash,
+                        file_reference: d.file_reference.clone(),
+                        thumb_size: String::new(),
+                    },
+                ),
+                offset,
+                limit,
+            })?;
+            match r {
+                enums::upload::File::File(f) => Ok(f.bytes),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn wrapped<F: Serializable>(f: F) -> Vec<u8> {
+        functions::InvokeWithLayer {
+            layer: 227,
+            query: functions::InitConnection {
+                api_id: 1,
+                device_model: "d".into(),
+                system_version: "s".into(),
+                app_version: "a".into(),
+                system_lang_code: "en".into(),
+                lang_pack: "".into(),
+                lang_code: "en".into(),
+                proxy: None,
+                params: None,
+                query: f,
+            },
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn config_through_wrappers_and_unknown_methods() {
+        let fx = fixture("config", "");
+        let mut c = client(&fx.world, 2, 1);
+        let Reply::Result(v) = c.raw(wrapped(functions::help::GetConfig {})) else {
+            panic!()
+        };
+        let enums::Config::Config(cfg) = enums::Config::from_bytes(v).unwrap();
+        assert_eq!(cfg.this_dc, 2);
+        assert_eq!(cfg.dc_options.len(), 3);
+        let enums::DcOption::DcOption(o) = &cfg.dc_options[2];
+        assert_eq!(
+            (o.id, o.ip_address.as_str(), o.port),
+            (3, "127.0.0.1", 40003)
+        );
+        // An unknown method, an empty body and garbage never hang: proper rpc_errors.
+        assert_eq!(
+            c.raw(wrapped(functions::help::GetAppConfig { hash: 0 })),
+            Reply::Error(RpcError::method_invalid())
+        );
+        assert_eq!(
+            c.raw(vec![]),
+            Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"))
+        );
+        let mut truncated = functions::upload::GetFile::CONSTRUCTOR_ID
+            .to_le_bytes()
+            .to_vec();
+        truncated.push(1);
+        assert_eq!(
+            c.raw(truncated),
+            Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"))
+        );
+    }
+
+    #[test]
+    fn bot_login_resolve_and_download_across_dcs() {
+        let fx = fixture("download", "");
+        let mut home = client(&fx.world, 1, 10);
+        assert_eq!(
+            home.call(&functions::updates::GetState {})
+                .unwrap_err()
+                .message,
+            "AUTH_KEY_UNREGISTERED"
+        );
+        home.login_bot();
+        home.call(&functions::updates::GetState {}).unwrap();
+        let users = home
+            .call(&functions::users::GetUsers {
+                id: vec![enums::InputUser::InputUserSelf(types::InputUserSelf {})],
+            })
+            .unwrap();
+        let enums::User::User(me) = &users[0] else {
+            panic!()
+        };
+        assert!(me.is_self && me.bot && me.id == 123);
+        let resolved = home
+            .call(&functions::contacts::ResolveUsername {
+                username: "chan".into(),
+                referer: None,
+            })
+            .unwrap();
+        let enums::contacts::ResolvedPeer::ResolvedPeer(rp) = resolved;
+        assert_eq!(
+            rp.peer,
+            enums::Peer::PeerChannel(types::PeerChannel {
+                channel_id: crate::localdc::ids::channel_id("chan")
+            })
+        );
+        assert_eq!(
+            home.call(&functions::contacts::ResolveUsername {
+                username: "nope".into(),
+                referer: None
+            })
+            .unwrap_err()
+            .message,
+            "USERNAME_NOT_OCCUPIED"
+        );
+        let doc = home.message(2);
+        assert_eq!((doc.dc_id, doc.size), (2, fx.data.len() as i64));
+        // Asking DC 1 for a DC 2 file: FILE_MIGRATE_2.
+        assert_eq!(
+            home.get_file(&doc, 0, 1 << 20, false).unwrap_err(),
+            RpcError::file_migrate(2)
+        );
+        // Export from DC 1, import on DC 2 with another key, download there.
+        let enums::auth::ExportedAuthorization::ExportedAuthorization(ex) = home
+            .call(&functions::auth::ExportAuthorization { dc_id: 2 })
+            .unwrap();
+        let mut media = client(&fx.world, 2, 20);
+        assert_eq!(
+            media.get_file(&doc, 0, 1 << 20, false).unwrap_err().message,
+            "AUTH_KEY_UNREGISTERED"
+        );
+        media
+            .call(&functions::auth::ImportAuthorization {
+                id: ex.id,
+                bytes: ex.bytes.clone(),
+            })
+            .unwrap();
+        let mut got = Vec::new();
+        let mut offset = 0i64;
+        loop {
+            let part = media.get_file(&doc, offset, 512 * 1024, false).unwrap();
+            got.extend_from_slice(&part);
+            if part.len() < 512 * 1024 {
+                break;
+            }
+            offset += 512 * 1024;
+        }
+        assert_eq!(got, fx.data);
+        // Precise parts and the rules.
+        assert_eq!(
+            &media.get_file(&doc, 3072, 5120, true).unwrap()[..],
+            &fx.data[3072..8192]
+        );
+        assert_eq!(
+            media.get_file(&doc, 3072, 4096, false).unwrap_err(),
+            RpcError::offset_invalid()
+        );
+        assert_eq!(
+            media.get_file(&doc, 0, 3 * 4096, false).unwrap_err(),
+            RpcError::limit_invalid()
+        );
+        assert_eq!(
+            media
+                .get_file(&doc, (1 << 20) - 4096, 8192, false)
+                .unwrap_err(),
+            RpcError::limit_invalid()
+        );
+        assert!(media
+            .get_file(&doc, 8 << 20, 4096, false)
+            .unwrap()
+            .is_empty());
+        let mut bad = doc.clone();
+        bad.access_hash ^= 1;
+        assert_eq!(
+            media.get_file(&bad, 0, 4096, false).unwrap_err().message,
+            "FILE_ID_INVALID"
+        );
+        // Hashes of the first 128 KiB parts.
+        let hashes = media
+            .call(&functions::upload::GetFileHashes {
+                location: enums::InputFileLocation::InputDocumentFileLocation(
+                    types::InputDocumentFileLocation {
+                        id: doc.id,
+                        access_hash: doc.access_hash,
+                        file_reference: doc.file_reference.clone(),
+                        thumb_size: String::new(),
+                    },
+                ),
+                offset: 200_000,
+            })
+            .unwrap();
+        let enums::FileHash::FileHash(h0) = &hashes[0];
+        assert_eq!((h0.offset, h0.limit), (131072, 131072));
+        assert_eq!(&h0.hash[..], &Sha256::digest(&fx.data[131072..262144])[..]);
+        // Single-use export tokens; same-DC export is DC_ID_INVALID.
+        let mut third = client(&fx.world, 2, 30);
+        assert_eq!(
+            third
+                .call(&functions::auth::ImportAuthorization {
+                    id: ex.id,
+                    bytes: ex.bytes
+                })
+                .unwrap_err()
+                .message,
+            "AUTH_BYTES_INVALID"
+        );
+        assert_eq!(
+            home.call(&functions::auth::ExportAuthorization { dc_id: 1 })
+                .unwrap_err()
+                .message,
+            "DC_ID_INVALID"
+        );
+        // History: newest first.
+        let c = fx.world.library.channel_by_username("chan").unwrap();
+        let h = home
+            .call(&functions::messages::GetHistory {
+                peer: enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
+                    channel_id: c.id,
+                    access_hash: c.access_hash,
+                }),
+                offset_id: 0,
+                offset_date: 0,
+                add_offset: 0,
+                limit: 10,
+                max_id: 0,
+                min_id: 0,
+                hash: 0,
+            })
+            .unwrap();
+        let enums::messages::Messages::ChannelMessages(h) = h else {
+            panic!()
+        };
+        let ids: Vec<i32> = h
+            .messages
+            .iter()
+            .map(|m| match m {
+                enums::Message::Message(m) => m.id,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(ids, vec![3, 2]);
+        home.call(&functions::auth::LogOut {}).unwrap();
+        assert!(home.call(&functions::updates::GetState {}).is_err());
+    }
+
+    #[test]
+    fn migrate_fault_announces_the_asked_dc() {
+        let fx = fixture("migrate", "migrate");
+        let mut c = client(&fx.world, 3, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(doc.dc_id, 3, "announced on the asked DC");
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::file_migrate(2)
+        );
+        let e = c.call(&functions::auth::SendCode {
+            phone_number: "9996611234".into(),
+            api_id: 1,
+            api_hash: "x".into(),
+            settings: enums::CodeSettings::CodeSettings(types::CodeSettings {
+                allow_flashcall: false,
+                current_number: false,
+                allow_app_hash: false,
+                allow_missed_call: false,
+                allow_firebase: false,
+                unknown_number: false,
+                logout_tokens: None,
+                token: None,
+                app_sandbox: None,
+            }),
+        });
+        assert_eq!(e.unwrap_err(), RpcError::phone_migrate(1));
+    }
+
+    #[test]
+    fn expired_file_references() {
+        let fx = fixture("refs", "expire-refs=10");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        c.get_file(&doc, 0, 4096, false).unwrap();
+        c.now += 10;
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err().message,
+            "FILE_REFERENCE_EXPIRED"
+        );
+        let fresh = c.message(2);
+        assert_ne!(fresh.file_reference, doc.file_reference);
+        c.get_file(&fresh, 0, 4096, false).unwrap();
+    }
+
+    #[test]
+    fn flood_waits_only_on_file_requests() {
+        let fx = fixture("flood", "flood=1:3");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::flood_wait(3)
+        );
+        let fx = fixture("pflood", "premium-flood=1:5");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::premium_flood_wait(5)
+        );
+        let fx = fixture("drop", "drop=1");
+        let mut c = client(&fx.world, 2, 1);
+        assert_eq!(c.raw(functions::help::GetConfig {}.to_bytes()), Reply::Drop);
+    }
+
+    #[test]
+    fn user_login_with_test_phone() {
+        let fx = fixture("user", "");
+        let mut c = client(&fx.world, 1, 1);
+        let settings = enums::CodeSettings::CodeSettings(types::CodeSettings {
+            allow_flashcall: false,
+            current_number: false,
+            allow_app_hash: false,
+            allow_missed_call: false,
+            allow_firebase: false,
+            unknown_number: false,
+            logout_tokens: None,
+            token: None,
+            app_sandbox: None,
+        });
+        let enums::auth::SentCode::SentCode(sent) = c
+            .call(&functions::auth::SendCode {
+                phone_number: "+9996621234".into(),
+                api_id: 1,
+                api_hash: "x".into(),
+                settings,
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        let sign_in = |code: &str| functions::auth::SignIn {
+            phone_number: "9996621234".into(),
+            phone_code_hash: sent.phone_code_hash.clone(),
+            phone_code: Some(code.into()),
+            email_verification: None,
+        };
+        assert_eq!(
+            c.call(&sign_in("11111")).unwrap_err().message,
+            "PHONE_CODE_INVALID"
+        );
+        let enums::auth::Authorization::Authorization(a) = c.call(&sign_in("22222")).unwrap()
+        else {
+            panic!()
+        };
+        let enums::User::User(u) = a.user else {
+            panic!()
+        };
+        assert!(!u.bot && u.phone.as_deref() == Some("9996621234"));
+    }
+
+    #[test]
+    fn history_windows() {
+        let r = |offset_id, add_offset, limit, max_id, min_id| functions::messages::GetHistory {
+            peer: enums::InputPeer::InputPeerEmpty(types::InputPeerEmpty {}),
+            offset_id,
+            offset_date: 0,
+            add_offset,
+            limit,
+            max_id,
+            min_id,
+            hash: 0,
+        };
+        let ids = [1, 2, 5, 9, 12];
+        assert_eq!(
+            history_ids(ids.into_iter(), &r(0, 0, 10, 0, 0)),
+            vec![12, 9, 5, 2, 1]
+        );
+        assert_eq!(history_ids(ids.into_iter(), &r(9, 0, 2, 0, 0)), vec![5, 2]);
+        assert_eq!(history_ids(ids.into_iter(), &r(9, -1, 2, 0, 0)), vec![9, 5]);
+        assert_eq!(history_ids(ids.into_iter(), &r(0, 0, 10, 9, 1)), vec![5, 2]);
+    }
+}
