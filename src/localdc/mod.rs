@@ -10,6 +10,7 @@
 //!
 //! Everything except the server driver is synchronous and testable without sockets.
 
+pub mod accounts;
 pub mod error;
 pub mod faults;
 pub mod fileref;

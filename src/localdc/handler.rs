@@ -1,0 +1,1181 @@
+//! The API: one decoded request in, one answer out (sans-IO, synchronous).
+//!
+//! [`World`] holds what all DCs of the process share (the library, the logins, the DC list);
+//! each call gets a [`Ctx`] with the connection's DC, auth key, clock, fault stream and random
+//! source. [`World::handle`] unwraps `invokeWithLayer` / `initConnection` / `invokeAfterMsg(s)` /
+//! `invokeWithoutUpdates`, rolls the RPC faults, dispatches by constructor id and returns a
+//! [`Reply`]: the serialised result, an `rpc_error`, or "drop the connection". Every method we
+//! do not serve gets 400 METHOD_INVALID; a body that does not decode gets 400
+//! INPUT_REQUEST_INVALID. Nothing here blocks except the positional read of a file part.
+
+use std::fs::File;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::tl::{enums, functions, types, Deserializable, Identifiable, Raw, Serializable};
+
+use super::accounts::{Account, Accounts, LoginState, TestPhone};
+use super::error::RpcError;
+use super::faults::{FaultSpec, Faults, RpcFault};
+use super::fileref::FileRefs;
+use super::getfile::{check_part, read_part, Part};
+use super::media::{Document, Library};
+use super::objects::{self, DcAddress};
+
+/// Size of the parts `upload.getFileHashes` hashes.
+pub const HASH_PART: u64 = 128 * 1024;
+/// Most messages one `messages.getHistory` returns.
+const MAX_HISTORY: usize = 100;
+/// Deepest nesting of invoke wrappers we unwrap.
+const MAX_WRAPPERS: usize = 8;
+
+/// The answer to one RPC.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The serialised result (to wrap in `rpc_result`).
+    Result(Vec<u8>),
+    /// An `rpc_error`.
+    Error(RpcError),
+    /// Close the connection without answering (the `drop` fault).
+    Drop,
+}
+
+impl From<Result<Vec<u8>, RpcError>> for Reply {
+    fn from(r: Result<Vec<u8>, RpcError>) -> Self {
+        match r {
+            Ok(v) => Reply::Result(v),
+            Err(e) => Reply::Error(e),
+        }
+    }
+}
+
+/// Everything one call needs to know about its connection.
+pub struct Ctx<'a> {
+    /// The DC that received the request.
+    pub dc_id: i32,
+    /// The auth key the request was encrypted with.
+    pub auth_key_id: i64,
+    /// Unix time in seconds.
+    pub now: u64,
+    /// The connection's fault stream.
+    pub faults: &'a mut Faults,
+    /// Randomness (tokens, hashes).
+    pub rng: &'a mut dyn RngCore,
+    /// The layer the client announced with `invokeWithLayer` (we answer in 227 regardless).
+    pub layer: Option<i32>,
+}
+
+/// What all DCs of one `tgmux local-dc` process share.
+#[derive(Debug)]
+pub struct World {
+    /// The media library.
+    pub library: Library,
+    /// The DCs announced by `help.getConfig` (regular ones, then the CDN DC if any).
+    pub dcs: Vec<DcAddress>,
+    /// The fault spec.
+    pub faults: FaultSpec,
+    /// File reference rules.
+    pub refs: FileRefs,
+    accounts: Mutex<Accounts>,
+}
+
+fn serialize<T: Serializable>(v: &T) -> Result<Vec<u8>, RpcError> {
+    let mut out = Vec::new();
+    v.serialize(&mut out);
+    Ok(out)
+}
+
+fn decode<T: Deserializable>(body: &Bytes) -> Result<T, RpcError> {
+    T::from_bytes(body.clone()).map_err(|_| RpcError::bad_request("INPUT_REQUEST_INVALID"))
+}
+
+fn constructor_id(body: &Bytes) -> Option<u32> {
+    body.get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+impl World {
+    /// A world over `library`, announcing `dcs`, with `faults`.
+    pub fn new(library: Library, dcs: Vec<DcAddress>, faults: FaultSpec) -> Self {
+        let refs = FileRefs {
+            period: faults.expire_refs,
+        };
+        World {
+            library,
+            dcs,
+            faults,
+            refs,
+            accounts: Mutex::new(Accounts::default()),
+        }
+    }
+
+    /// Number of regular (non-CDN) DCs.
+    pub fn dc_count(&self) -> usize {
+        self.dcs.iter().filter(|d| !d.cdn).count()
+    }
+
+    fn accounts(&self) -> std::sync::MutexGuard<'_, Accounts> {
+        // A panic while holding the lock cannot leave Accounts half-updated in a harmful way
+        // (each method is a single insert/remove), so a poisoned lock is still usable.
+        self.accounts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The account behind `auth_key_id`, if logged in.
+    pub fn account(&self, auth_key_id: i64) -> Option<Account> {
+        self.accounts().authorized(auth_key_id).cloned()
+    }
+
+    /// Answers one RPC request `body` (a serialised TL function).
+    pub fn handle(&self, ctx: &mut Ctx<'_>, body: Bytes) -> Reply {
+        let mut body = body;
+        for _ in 0..MAX_WRAPPERS {
+            let Some(id) = constructor_id(&body) else {
+                return Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"));
+            };
+            let inner: Result<Bytes, RpcError> = match id {
+                functions::InvokeWithLayer::<Raw>::CONSTRUCTOR_ID => {
+                    decode::<functions::InvokeWithLayer<Raw>>(&body).map(|w| {
+                        ctx.layer = Some(w.layer);
+                        w.query.0
+                    })
+                }
+                functions::InitConnection::<Raw>::CONSTRUCTOR_ID => {
+                    decode::<functions::InitConnection<Raw>>(&body).map(|w| w.query.0)
+                }
+                functions::InvokeAfterMsg::<Raw>::CONSTRUCTOR_ID => {
+                    decode::<functions::InvokeAfterMsg<Raw>>(&body).map(|w| w.query.0)
+                }
+                functions::InvokeAfterMsgs::<Raw>::CONSTRUCTOR_ID => {
+                    decode::<functions::InvokeAfterMsgs<Raw>>(&body).map(|w| w.query.0)
+                }
+                functions::InvokeWithoutUpdates::<Raw>::CONSTRUCTOR_ID => {
+                    decode::<functions::InvokeWithoutUpdates<Raw>>(&body).map(|w| w.query.0)
+                }
+                _ => return self.dispatch(ctx, id, &body),
+            };
+            match inner {
+                Ok(b) => body = b,
+                Err(e) => return Reply::Error(e),
+            }
+        }
+        Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"))
+    }
+
+    fn dispatch(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Reply {
+        let is_file = id == functions::upload::GetFile::CONSTRUCTOR_ID
+            || id == functions::upload::GetCdnFile::CONSTRUCTOR_ID;
+        match ctx.faults.for_rpc(is_file) {
+            RpcFault::Drop => return Reply::Drop,
+            RpcFault::Flood(message) => return Reply::Error(RpcError::new(420, message)),
+            RpcFault::None => {}
+        }
+        use functions::{
+            account as acc, auth, channels, contacts, help, messages, updates, upload, users,
+        };
+        let r = match id {
+            help::GetConfig::CONSTRUCTOR_ID => serialize(&objects::config(
+                &self.dcs,
+                ctx.dc_id,
+                ctx.now.min(i32::MAX as u64) as i32,
+            )),
+            help::GetNearestDc::CONSTRUCTOR_ID => {
+                serialize(&enums::NearestDc::NearestDc(types::NearestDc {
+                    country: "ZZ".into(),
+                    this_dc: ctx.dc_id,
+                    nearest_dc: ctx.dc_id,
+                }))
+            }
+            help::GetCdnConfig::CONSTRUCTOR_ID => {
+                serialize(&enums::CdnConfig::CdnConfig(types::CdnConfig {
+                    public_keys: vec![],
+                }))
+            }
+            updates::GetState::CONSTRUCTOR_ID => self.get_state(ctx),
+            users::GetUsers::CONSTRUCTOR_ID => decode(body).and_then(|r| self.get_users(ctx, r)),
+            users::GetFullUser::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_full_user(ctx, r))
+            }
+            contacts::ResolveUsername::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.resolve_username(ctx, r))
+            }
+            channels::GetChannels::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_channels(ctx, r))
+            }
+            channels::GetMessages::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_channel_messages(ctx, r))
+            }
+            messages::GetMessages::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_messages(ctx, r))
+            }
+            messages::GetHistory::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_history(ctx, r))
+            }
+            upload::GetFile::CONSTRUCTOR_ID => decode(body).and_then(|r| self.get_file(ctx, r)),
+            upload::GetFileHashes::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_file_hashes(ctx, r))
+            }
+            auth::ImportBotAuthorization::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.import_bot(ctx, r))
+            }
+            auth::SendCode::CONSTRUCTOR_ID => decode(body).and_then(|r| self.send_code(ctx, r)),
+            auth::SignIn::CONSTRUCTOR_ID => decode(body).and_then(|r| self.sign_in(ctx, r)),
+            auth::SignUp::CONSTRUCTOR_ID => decode(body).and_then(|r| self.sign_up(ctx, r)),
+            auth::ExportAuthorization::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.export_auth(ctx, r))
+            }
+            auth::ImportAuthorization::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.import_auth(ctx, r))
+            }
+            auth::BindTempAuthKey::CONSTRUCTOR_ID => {
+                decode::<auth::BindTempAuthKey>(body).and_then(|_| serialize(&true))
+            }
+            auth::LogOut::CONSTRUCTOR_ID => {
+                self.accounts().set(ctx.auth_key_id, None);
+                serialize(&enums::auth::LoggedOut::LoggedOut(types::auth::LoggedOut {
+                    future_auth_token: None,
+                }))
+            }
+            acc::GetPassword::CONSTRUCTOR_ID => Err(RpcError::method_invalid()),
+            _ => Err(RpcError::method_invalid()),
+        };
+        r.into()
+    }
+
+    fn require(&self, ctx: &Ctx<'_>) -> Result<Account, RpcError> {
+        self.accounts().require(ctx.auth_key_id).cloned()
+    }
+
+    fn get_state(&self, ctx: &Ctx<'_>) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        serialize(&enums::updates::State::State(types::updates::State {
+            pts: 1,
+            qts: 0,
+            date: ctx.now.min(i32::MAX as u64) as i32,
+            seq: 1,
+            unread_count: 0,
+        }))
+    }
+
+    fn is_self(me: &Account, u: &enums::InputUser) -> bool {
+        match u {
+            enums::InputUser::InputUserSelf(_) => true,
+            enums::InputUser::InputUser(x) => x.user_id == me.id,
+            _ => false,
+        }
+    }
+
+    fn get_users(&self, ctx: &Ctx<'_>, r: functions::users::GetUsers) -> Result<Vec<u8>, RpcError> {
+        let me = self.require(ctx)?;
+        let users: Vec<enums::User> =
+            r.id.iter()
+                .filter(|u| Self::is_self(&me, u))
+                .map(|_| objects::user(&me, true))
+                .collect();
+        serialize(&users)
+    }
+
+    fn get_full_user(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::users::GetFullUser,
+    ) -> Result<Vec<u8>, RpcError> {
+        let me = self.require(ctx)?;
+        if !Self::is_self(&me, &r.id) {
+            return Err(RpcError::bad_request("USER_ID_INVALID"));
+        }
+        serialize(&enums::users::UserFull::UserFull(objects::user_full(&me)))
+    }
+
+    fn resolve_username(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::contacts::ResolveUsername,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        let c = self
+            .library
+            .channel_by_username(r.username.trim_start_matches('@'))
+            .ok_or_else(|| RpcError::bad_request("USERNAME_NOT_OCCUPIED"))?;
+        serialize(&enums::contacts::ResolvedPeer::ResolvedPeer(
+            types::contacts::ResolvedPeer {
+                peer: objects::peer(c),
+                chats: vec![objects::channel(c)],
+                users: vec![],
+            },
+        ))
+    }
+
+    fn channel_of(&self, ic: &enums::InputChannel) -> Result<&super::media::Channel, RpcError> {
+        let invalid = || RpcError::bad_request("CHANNEL_INVALID");
+        match ic {
+            enums::InputChannel::InputChannel(x) => {
+                let c = self.library.channel(x.channel_id).ok_or_else(invalid)?;
+                if c.access_hash == x.access_hash {
+                    Ok(c)
+                } else {
+                    Err(invalid())
+                }
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    fn channel_of_peer(&self, p: &enums::InputPeer) -> Result<&super::media::Channel, RpcError> {
+        match p {
+            enums::InputPeer::InputPeerChannel(x) => {
+                self.channel_of(&enums::InputChannel::InputChannel(types::InputChannel {
+                    channel_id: x.channel_id,
+                    access_hash: x.access_hash,
+                }))
+            }
+            _ => Err(RpcError::bad_request("PEER_ID_INVALID")),
+        }
+    }
+
+    fn get_channels(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::channels::GetChannels,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        let chats =
+            r.id.iter()
+                .map(|ic| self.channel_of(ic).map(objects::channel))
+                .collect::<Result<Vec<_>, _>>()?;
+        serialize(&enums::messages::Chats::Chats(types::messages::Chats {
+            chats,
+        }))
+    }
+
+    /// The message as this client sees it: the document's announced DC is its real one, or
+    /// (under the `migrate` fault) the DC that was asked.
+    fn message_of(&self, ctx: &Ctx<'_>, c: &super::media::Channel, d: &Document) -> enums::Message {
+        let dc = if self.faults.migrate {
+            ctx.dc_id
+        } else {
+            d.dc_id
+        };
+        let doc = objects::document(d, self.refs.issue(d.id, ctx.now), dc);
+        objects::message(c, d, doc)
+    }
+
+    fn channel_messages(
+        &self,
+        ctx: &Ctx<'_>,
+        c: &super::media::Channel,
+        messages: Vec<enums::Message>,
+        count: usize,
+    ) -> Result<Vec<u8>, RpcError> {
+        serialize(&enums::messages::Messages::ChannelMessages(
+            types::messages::ChannelMessages {
+                inexact: false,
+                pts: 1,
+                count: i32::try_from(count).unwrap_or(i32::MAX),
+                offset_id_offset: None,
+                messages,
+                topics: vec![],
+                chats: vec![objects::channel(c)],
+                users: vec![],
+            },
+        ))
+        .map(|v| {
+            let _ = ctx;
+            v
+        })
+    }
+
+    fn get_channel_messages(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::channels::GetMessages,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        let c = self.channel_of(&r.channel)?;
+        let messages =
+            r.id.iter()
+                .map(|m| match m {
+                    enums::InputMessage::InputMessageId(x) => match c.messages.get(&x.id) {
+                        Some(d) => self.message_of(ctx, c, d),
+                        None => objects::empty_message(x.id, Some(objects::peer(c))),
+                    },
+                    _ => objects::empty_message(0, None),
+                })
+                .collect();
+        self.channel_messages(ctx, c, messages, c.messages.len())
+    }
+
+    fn get_messages(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::messages::GetMessages,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        // Only channels have messages here; private/group message ids are all empty.
+        let messages =
+            r.id.iter()
+                .map(|m| match m {
+                    enums::InputMessage::InputMessageId(x) => objects::empty_message(x.id, None),
+                    _ => objects::empty_message(0, None),
+                })
+                .collect();
+        serialize(&enums::messages::Messages::Messages(
+            types::messages::Messages {
+                messages,
+                topics: vec![],
+                chats: vec![],
+                users: vec![],
+            },
+        ))
+    }
+
+    fn get_history(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::messages::GetHistory,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        let c = self.channel_of_peer(&r.peer)?;
+        let ids = history_ids(c.messages.keys().copied(), &r);
+        let messages = ids
+            .iter()
+            .map(|id| self.message_of(ctx, c, &c.messages[id]))
+            .collect();
+        self.channel_messages(ctx, c, messages, c.messages.len())
+    }
+
+    /// The document and part of an `upload.getFile`/`getFileHashes` location, checked in
+    /// Telegram's order: location, DC (FILE_MIGRATE_X), file reference.
+    fn locate(
+        &self,
+        ctx: &Ctx<'_>,
+        location: &enums::InputFileLocation,
+    ) -> Result<&Document, RpcError> {
+        let enums::InputFileLocation::InputDocumentFileLocation(loc) = location else {
+            return Err(RpcError::bad_request("LOCATION_INVALID"));
+        };
+        if !loc.thumb_size.is_empty() {
+            return Err(RpcError::bad_request("LOCATION_INVALID"));
+        }
+        let d = self
+            .library
+            .document(loc.id)
+            .filter(|d| d.access_hash == loc.access_hash)
+            .ok_or_else(|| RpcError::bad_request("FILE_ID_INVALID"))?;
+        if d.dc_id != ctx.dc_id {
+            return Err(RpcError::file_migrate(d.dc_id));
+        }
+        self.refs.check(d.id, &loc.file_reference, ctx.now)?;
+        Ok(d)
+    }
+
+    fn get_file(&self, ctx: &Ctx<'_>, r: functions::upload::GetFile) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        let part = check_part(r.offset, r.limit, r.precise)?;
+        let d = self.locate(ctx, &r.location)?;
+        let bytes = read_document(d, part)?;
+        serialize(&enums::upload::File::File(types::upload::File {
+            r#type: enums::storage::FileType::FilePartial(types::storage::FilePartial {}),
+            mtime: d.date,
+            bytes,
+        }))
+    }
+
+    fn get_file_hashes(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::upload::GetFileHashes,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.require(ctx)?;
+        if r.offset < 0 {
+            return Err(RpcError::offset_invalid());
+        }
+        let d = self.locate(ctx, &r.location)?;
+        let hashes = file_hashes(d, r.offset as u64)?;
+        serialize(&hashes)
+    }
+
+    fn authorization(&self, ctx: &Ctx<'_>, account: Account) -> Result<Vec<u8>, RpcError> {
+        self.accounts().set(
+            ctx.auth_key_id,
+            Some(LoginState::Authorized(account.clone())),
+        );
+        serialize(&enums::auth::Authorization::Authorization(
+            types::auth::Authorization {
+                setup_password_required: false,
+                otherwise_relogin_days: None,
+                tmp_sessions: None,
+                future_auth_token: None,
+                user: objects::user(&account, true),
+            },
+        ))
+    }
+
+    fn import_bot(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::auth::ImportBotAuthorization,
+    ) -> Result<Vec<u8>, RpcError> {
+        let account = Account::for_bot_token(&r.bot_auth_token)?;
+        self.authorization(ctx, account)
+    }
+
+    fn phone_on_this_dc(&self, ctx: &Ctx<'_>, phone: &str) -> Result<TestPhone, RpcError> {
+        let p = TestPhone::parse(phone)?;
+        let known = (1..=self.dc_count() as i32).contains(&p.dc);
+        if self.faults.migrate && known && p.dc != ctx.dc_id {
+            return Err(RpcError::phone_migrate(p.dc));
+        }
+        Ok(p)
+    }
+
+    fn send_code(
+        &self,
+        ctx: &mut Ctx<'_>,
+        r: functions::auth::SendCode,
+    ) -> Result<Vec<u8>, RpcError> {
+        let phone = self.phone_on_this_dc(ctx, &r.phone_number)?;
+        let mut h = [0u8; 8];
+        ctx.rng.fill_bytes(&mut h);
+        let hash: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        self.accounts().send_code(&phone, hash.clone());
+        serialize(&enums::auth::SentCode::SentCode(types::auth::SentCode {
+            r#type: enums::auth::SentCodeType::SentCodeTypeApp(types::auth::SentCodeTypeApp {
+                length: 5,
+            }),
+            phone_code_hash: hash,
+            next_type: None,
+            timeout: None,
+        }))
+    }
+
+    fn after_code(&self, ctx: &Ctx<'_>, account: Account) -> Result<Vec<u8>, RpcError> {
+        self.authorization(ctx, account)
+    }
+
+    fn sign_in(&self, ctx: &Ctx<'_>, r: functions::auth::SignIn) -> Result<Vec<u8>, RpcError> {
+        let phone = self.phone_on_this_dc(ctx, &r.phone_number)?;
+        let code = r.phone_code.unwrap_or_default();
+        let account = self
+            .accounts()
+            .check_code(&phone, &r.phone_code_hash, &code)?;
+        self.after_code(ctx, account)
+    }
+
+    fn sign_up(&self, ctx: &Ctx<'_>, r: functions::auth::SignUp) -> Result<Vec<u8>, RpcError> {
+        // Every test phone is registered already; sign-up only re-checks the code hash.
+        let phone = self.phone_on_this_dc(ctx, &r.phone_number)?;
+        let account = self
+            .accounts()
+            .check_code(&phone, &r.phone_code_hash, &phone.code())?;
+        self.after_code(ctx, account)
+    }
+
+    fn export_auth(
+        &self,
+        ctx: &mut Ctx<'_>,
+        r: functions::auth::ExportAuthorization,
+    ) -> Result<Vec<u8>, RpcError> {
+        let me = self.require(ctx)?;
+        if r.dc_id == ctx.dc_id || !self.dcs.iter().any(|d| d.id == r.dc_id && !d.cdn) {
+            return Err(RpcError::bad_request("DC_ID_INVALID"));
+        }
+        let id = (ctx.rng.next_u64() >> 1) as i64;
+        let mut token = vec![0u8; 32];
+        ctx.rng.fill_bytes(&mut token);
+        let token = Bytes::from(token);
+        self.accounts().export(id, token.clone(), me);
+        serialize(&enums::auth::ExportedAuthorization::ExportedAuthorization(
+            types::auth::ExportedAuthorization { id, bytes: token },
+        ))
+    }
+
+    fn import_auth(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::auth::ImportAuthorization,
+    ) -> Result<Vec<u8>, RpcError> {
+        let account = self.accounts().import(ctx.auth_key_id, r.id, &r.bytes)?;
+        self.authorization(ctx, account)
+    }
+}
+
+/// Message ids a `messages.getHistory` returns, newest first, from the ids that exist.
+pub fn history_ids(
+    ids: impl DoubleEndedIterator<Item = i32>,
+    r: &functions::messages::GetHistory,
+) -> Vec<i32> {
+    let newest_first: Vec<i32> = ids
+        .rev()
+        .filter(|&id| r.max_id <= 0 || id < r.max_id)
+        .filter(|&id| id > r.min_id)
+        .collect();
+    let start = if r.offset_id > 0 {
+        newest_first
+            .iter()
+            .position(|&id| id < r.offset_id)
+            .unwrap_or(newest_first.len())
+    } else {
+        0
+    };
+    let start =
+        (start as i64 + i64::from(r.add_offset)).clamp(0, newest_first.len() as i64) as usize;
+    let limit = if r.limit <= 0 {
+        20
+    } else {
+        (r.limit as usize).min(MAX_HISTORY)
+    };
+    newest_first.into_iter().skip(start).take(limit).collect()
+}
+
+fn internal(e: std::io::Error) -> RpcError {
+    RpcError::new(
+        500,
+        format!("FILE_READ_FAILED: {e}")
+            .replace(' ', "_")
+            .to_uppercase(),
+    )
+}
+
+/// Reads one part of a document from disk.
+pub fn read_document(d: &Document, part: Part) -> Result<Bytes, RpcError> {
+    let f = File::open(&d.path).map_err(internal)?;
+    read_part(&f, d.size, part).map_err(internal)
+}
+
+/// SHA-256 of the 128 KiB parts of a document starting at the part holding `offset`, for up to
+/// one 1 MiB block (what `upload.getFileHashes` answers).
+pub fn file_hashes(d: &Document, offset: u64) -> Result<Vec<enums::FileHash>, RpcError> {
+    let f = File::open(&d.path).map_err(internal)?;
+    let mut out = Vec::new();
+    let mut at = offset / HASH_PART * HASH_PART;
+    while at < d.size && out.len() < 8 {
+        let part = Part {
+            offset: at,
+            limit: HASH_PART as u32,
+        };
+        let bytes = read_part(&f, d.size, part).map_err(internal)?;
+        out.push(enums::FileHash::FileHash(types::FileHash {
+            offset: at as i64,
+            limit: bytes.len() as i32,
+            hash: Bytes::from(Sha256::digest(&bytes).to_vec()),
+        }));
+        at += HASH_PART;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tl::RemoteCall;
+
+    struct Fixture {
+        world: World,
+        dir: std::path::PathBuf,
+        data: Vec<u8>,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture(name: &str, faults: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("tgmux-handler-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("chan")).unwrap();
+        let data: Vec<u8> = (0..(2 * 1024 * 1024 + 5000u32))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(dir.join("chan/2.mp4"), &data).unwrap();
+        std::fs::write(dir.join("chan/3.mkv"), b"three").unwrap();
+        let library = Library::scan(&dir, 3).unwrap();
+        let dcs = (1..=3)
+            .map(|id| DcAddress {
+                id,
+                ip: "127.0.0.1".into(),
+                port: 40000 + id as u16,
+                cdn: false,
+            })
+            .collect();
+        let world = World::new(library, dcs, FaultSpec::parse(faults).unwrap());
+        Fixture { world, dir, data }
+    }
+
+    struct Client<'w> {
+        world: &'w World,
+        dc: i32,
+        key: i64,
+        now: u64,
+        faults: Faults,
+        rng: rand::rngs::StdRng,
+    }
+
+    fn client(world: &World, dc: i32, key: i64) -> Client<'_> {
+        use rand::SeedableRng;
+        Client {
+            world,
+            dc,
+            key,
+            now: 1_700_000_000,
+            faults: Faults::new(world.faults.clone(), 1, dc, key as u64),
+            rng: rand::rngs::StdRng::seed_from_u64(9),
+        }
+    }
+
+    impl Client<'_> {
+        fn raw(&mut self, body: Vec<u8>) -> Reply {
+            let mut ctx = Ctx {
+                dc_id: self.dc,
+                auth_key_id: self.key,
+                now: self.now,
+                faults: &mut self.faults,
+                rng: &mut self.rng,
+                layer: None,
+            };
+            self.world.handle(&mut ctx, Bytes::from(body))
+        }
+
+        fn call<F: RemoteCall>(&mut self, f: &F) -> Result<F::Return, RpcError> {
+            match self.raw(f.to_bytes()) {
+                Reply::Result(v) => Ok(F::Return::from_bytes(v)
+                    .expect("our answer decodes as the declared return type")),
+                Reply::Error(e) => Err(e),
+                Reply::Drop => panic!("dropped"),
+            }
+        }
+
+        fn login_bot(&mut self) {
+            self.call(&functions::auth::ImportBotAuthorization {
+                flags: 0,
+                api_id: 1,
+                api_hash: "x".into(),
+                bot_auth_token: "123:abc".into(),
+            })
+            .unwrap();
+        }
+
+        fn message(&mut self, id: i32) -> types::Document {
+            let c = self.world.library.channel_by_username("chan").unwrap();
+            let r = self
+                .call(&functions::channels::GetMessages {
+                    channel: enums::InputChannel::InputChannel(types::InputChannel {
+                        channel_id: c.id,
+                        access_hash: c.access_hash,
+                    }),
+                    id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
+                        id,
+                    })],
+                })
+                .unwrap();
+            let enums::messages::Messages::ChannelMessages(m) = r else {
+                panic!("channelMessages expected")
+            };
+            let enums::Message::Message(msg) = &m.messages[0] else {
+                panic!("a message expected")
+            };
+            let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
+                panic!("a document expected")
+            };
+            let Some(enums::Document::Document(d)) = &md.document else {
+                panic!()
+            };
+            d.clone()
+        }
+
+        fn get_file(
+            &mut self,
+            d: &types::Document,
+            offset: i64,
+            limit: i32,
+            precise: bool,
+        ) -> Result<Bytes, RpcError> {
+            let r = self.call(&functions::upload::GetFile {
+                precise,
+                cdn_supported: false,
+                location: enums::InputFileLocation::InputDocumentFileLocation(
+                    types::InputDocumentFileLocation {
+                        id: d.id,
+                        access_hash: d.access_hash,
+                        file_reference: d.file_reference.clone(),
+                        thumb_size: String::new(),
+                    },
+                ),
+                offset,
+                limit,
+            })?;
+            match r {
+                enums::upload::File::File(f) => Ok(f.bytes),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn wrapped<F: Serializable>(f: F) -> Vec<u8> {
+        functions::InvokeWithLayer {
+            layer: 227,
+            query: functions::InitConnection {
+                api_id: 1,
+                device_model: "d".into(),
+                system_version: "s".into(),
+                app_version: "a".into(),
+                system_lang_code: "en".into(),
+                lang_pack: "".into(),
+                lang_code: "en".into(),
+                proxy: None,
+                params: None,
+                query: f,
+            },
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn config_through_wrappers_and_unknown_methods() {
+        let fx = fixture("config", "");
+        let mut c = client(&fx.world, 2, 1);
+        let Reply::Result(v) = c.raw(wrapped(functions::help::GetConfig {})) else {
+            panic!()
+        };
+        let enums::Config::Config(cfg) = enums::Config::from_bytes(v).unwrap();
+        assert_eq!(cfg.this_dc, 2);
+        assert_eq!(cfg.dc_options.len(), 3);
+        let enums::DcOption::DcOption(o) = &cfg.dc_options[2];
+        assert_eq!(
+            (o.id, o.ip_address.as_str(), o.port),
+            (3, "127.0.0.1", 40003)
+        );
+        // An unknown method, an empty body and garbage never hang: proper rpc_errors.
+        assert_eq!(
+            c.raw(wrapped(functions::help::GetAppConfig { hash: 0 })),
+            Reply::Error(RpcError::method_invalid())
+        );
+        assert_eq!(
+            c.raw(vec![]),
+            Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"))
+        );
+        let mut truncated = functions::upload::GetFile::CONSTRUCTOR_ID
+            .to_le_bytes()
+            .to_vec();
+        truncated.push(1);
+        assert_eq!(
+            c.raw(truncated),
+            Reply::Error(RpcError::bad_request("INPUT_REQUEST_INVALID"))
+        );
+    }
+
+    #[test]
+    fn bot_login_resolve_and_download_across_dcs() {
+        let fx = fixture("download", "");
+        let mut home = client(&fx.world, 1, 10);
+        assert_eq!(
+            home.call(&functions::updates::GetState {})
+                .unwrap_err()
+                .message,
+            "AUTH_KEY_UNREGISTERED"
+        );
+        home.login_bot();
+        home.call(&functions::updates::GetState {}).unwrap();
+        let users = home
+            .call(&functions::users::GetUsers {
+                id: vec![enums::InputUser::InputUserSelf(types::InputUserSelf {})],
+            })
+            .unwrap();
+        let enums::User::User(me) = &users[0] else {
+            panic!()
+        };
+        assert!(me.is_self && me.bot && me.id == 123);
+        let resolved = home
+            .call(&functions::contacts::ResolveUsername {
+                username: "chan".into(),
+                referer: None,
+            })
+            .unwrap();
+        let enums::contacts::ResolvedPeer::ResolvedPeer(rp) = resolved;
+        assert_eq!(
+            rp.peer,
+            enums::Peer::PeerChannel(types::PeerChannel {
+                channel_id: crate::localdc::ids::channel_id("chan")
+            })
+        );
+        assert_eq!(
+            home.call(&functions::contacts::ResolveUsername {
+                username: "nope".into(),
+                referer: None
+            })
+            .unwrap_err()
+            .message,
+            "USERNAME_NOT_OCCUPIED"
+        );
+        let doc = home.message(2);
+        assert_eq!((doc.dc_id, doc.size), (2, fx.data.len() as i64));
+        // Asking DC 1 for a DC 2 file: FILE_MIGRATE_2.
+        assert_eq!(
+            home.get_file(&doc, 0, 1 << 20, false).unwrap_err(),
+            RpcError::file_migrate(2)
+        );
+        // Export from DC 1, import on DC 2 with another key, download there.
+        let enums::auth::ExportedAuthorization::ExportedAuthorization(ex) = home
+            .call(&functions::auth::ExportAuthorization { dc_id: 2 })
+            .unwrap();
+        let mut media = client(&fx.world, 2, 20);
+        assert_eq!(
+            media.get_file(&doc, 0, 1 << 20, false).unwrap_err().message,
+            "AUTH_KEY_UNREGISTERED"
+        );
+        media
+            .call(&functions::auth::ImportAuthorization {
+                id: ex.id,
+                bytes: ex.bytes.clone(),
+            })
+            .unwrap();
+        let mut got = Vec::new();
+        let mut offset = 0i64;
+        loop {
+            let part = media.get_file(&doc, offset, 512 * 1024, false).unwrap();
+            got.extend_from_slice(&part);
+            if part.len() < 512 * 1024 {
+                break;
+            }
+            offset += 512 * 1024;
+        }
+        assert_eq!(got, fx.data);
+        // Precise parts and the rules.
+        assert_eq!(
+            &media.get_file(&doc, 3072, 5120, true).unwrap()[..],
+            &fx.data[3072..8192]
+        );
+        assert_eq!(
+            media.get_file(&doc, 3072, 4096, false).unwrap_err(),
+            RpcError::offset_invalid()
+        );
+        assert_eq!(
+            media.get_file(&doc, 0, 3 * 4096, false).unwrap_err(),
+            RpcError::limit_invalid()
+        );
+        assert_eq!(
+            media
+                .get_file(&doc, (1 << 20) - 4096, 8192, false)
+                .unwrap_err(),
+            RpcError::limit_invalid()
+        );
+        assert!(media
+            .get_file(&doc, 8 << 20, 4096, false)
+            .unwrap()
+            .is_empty());
+        let mut bad = doc.clone();
+        bad.access_hash ^= 1;
+        assert_eq!(
+            media.get_file(&bad, 0, 4096, false).unwrap_err().message,
+            "FILE_ID_INVALID"
+        );
+        // Hashes of the first 128 KiB parts.
+        let hashes = media
+            .call(&functions::upload::GetFileHashes {
+                location: enums::InputFileLocation::InputDocumentFileLocation(
+                    types::InputDocumentFileLocation {
+                        id: doc.id,
+                        access_hash: doc.access_hash,
+                        file_reference: doc.file_reference.clone(),
+                        thumb_size: String::new(),
+                    },
+                ),
+                offset: 200_000,
+            })
+            .unwrap();
+        let enums::FileHash::FileHash(h0) = &hashes[0];
+        assert_eq!((h0.offset, h0.limit), (131072, 131072));
+        assert_eq!(&h0.hash[..], &Sha256::digest(&fx.data[131072..262144])[..]);
+        // Single-use export tokens; same-DC export is DC_ID_INVALID.
+        let mut third = client(&fx.world, 2, 30);
+        assert_eq!(
+            third
+                .call(&functions::auth::ImportAuthorization {
+                    id: ex.id,
+                    bytes: ex.bytes
+                })
+                .unwrap_err()
+                .message,
+            "AUTH_BYTES_INVALID"
+        );
+        assert_eq!(
+            home.call(&functions::auth::ExportAuthorization { dc_id: 1 })
+                .unwrap_err()
+                .message,
+            "DC_ID_INVALID"
+        );
+        // History: newest first.
+        let c = fx.world.library.channel_by_username("chan").unwrap();
+        let h = home
+            .call(&functions::messages::GetHistory {
+                peer: enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
+                    channel_id: c.id,
+                    access_hash: c.access_hash,
+                }),
+                offset_id: 0,
+                offset_date: 0,
+                add_offset: 0,
+                limit: 10,
+                max_id: 0,
+                min_id: 0,
+                hash: 0,
+            })
+            .unwrap();
+        let enums::messages::Messages::ChannelMessages(h) = h else {
+            panic!()
+        };
+        let ids: Vec<i32> = h
+            .messages
+            .iter()
+            .map(|m| match m {
+                enums::Message::Message(m) => m.id,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(ids, vec![3, 2]);
+        home.call(&functions::auth::LogOut {}).unwrap();
+        assert!(home.call(&functions::updates::GetState {}).is_err());
+    }
+
+    #[test]
+    fn migrate_fault_announces_the_asked_dc() {
+        let fx = fixture("migrate", "migrate");
+        let mut c = client(&fx.world, 3, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(doc.dc_id, 3, "announced on the asked DC");
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::file_migrate(2)
+        );
+        let e = c.call(&functions::auth::SendCode {
+            phone_number: "9996611234".into(),
+            api_id: 1,
+            api_hash: "x".into(),
+            settings: enums::CodeSettings::CodeSettings(types::CodeSettings {
+                allow_flashcall: false,
+                current_number: false,
+                allow_app_hash: false,
+                allow_missed_call: false,
+                allow_firebase: false,
+                unknown_number: false,
+                logout_tokens: None,
+                token: None,
+                app_sandbox: None,
+            }),
+        });
+        assert_eq!(e.unwrap_err(), RpcError::phone_migrate(1));
+    }
+
+    #[test]
+    fn expired_file_references() {
+        let fx = fixture("refs", "expire-refs=10");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        c.get_file(&doc, 0, 4096, false).unwrap();
+        c.now += 10;
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err().message,
+            "FILE_REFERENCE_EXPIRED"
+        );
+        let fresh = c.message(2);
+        assert_ne!(fresh.file_reference, doc.file_reference);
+        c.get_file(&fresh, 0, 4096, false).unwrap();
+    }
+
+    #[test]
+    fn flood_waits_only_on_file_requests() {
+        let fx = fixture("flood", "flood=1:3");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::flood_wait(3)
+        );
+        let fx = fixture("pflood", "premium-flood=1:5");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        assert_eq!(
+            c.get_file(&doc, 0, 4096, false).unwrap_err(),
+            RpcError::premium_flood_wait(5)
+        );
+        let fx = fixture("drop", "drop=1");
+        let mut c = client(&fx.world, 2, 1);
+        assert_eq!(c.raw(functions::help::GetConfig {}.to_bytes()), Reply::Drop);
+    }
+
+    #[test]
+    fn user_login_with_test_phone() {
+        let fx = fixture("user", "");
+        let mut c = client(&fx.world, 1, 1);
+        let settings = enums::CodeSettings::CodeSettings(types::CodeSettings {
+            allow_flashcall: false,
+            current_number: false,
+            allow_app_hash: false,
+            allow_missed_call: false,
+            allow_firebase: false,
+            unknown_number: false,
+            logout_tokens: None,
+            token: None,
+            app_sandbox: None,
+        });
+        let enums::auth::SentCode::SentCode(sent) = c
+            .call(&functions::auth::SendCode {
+                phone_number: "+9996621234".into(),
+                api_id: 1,
+                api_hash: "x".into(),
+                settings,
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        let sign_in = |code: &str| functions::auth::SignIn {
+            phone_number: "9996621234".into(),
+            phone_code_hash: sent.phone_code_hash.clone(),
+            phone_code: Some(code.into()),
+            email_verification: None,
+        };
+        assert_eq!(
+            c.call(&sign_in("11111")).unwrap_err().message,
+            "PHONE_CODE_INVALID"
+        );
+        let enums::auth::Authorization::Authorization(a) = c.call(&sign_in("22222")).unwrap()
+        else {
+            panic!()
+        };
+        let enums::User::User(u) = a.user else {
+            panic!()
+        };
+        assert!(!u.bot && u.phone.as_deref() == Some("9996621234"));
+    }
+
+    #[test]
+    fn history_windows() {
+        let r = |offset_id, add_offset, limit, max_id, min_id| functions::messages::GetHistory {
+            peer: enums::InputPeer::InputPeerEmpty(types::InputPeerEmpty {}),
+            offset_id,
+            offset_date: 0,
+            add_offset,
+            limit,
+            max_id,
+            min_id,
+            hash: 0,
+        };
+        let ids = [1, 2, 5, 9, 12];
+        assert_eq!(
+            history_ids(ids.into_iter(), &r(0, 0, 10, 0, 0)),
+            vec![12, 9, 5, 2, 1]
+        );
+        assert_eq!(history_ids(ids.into_iter(), &r(9, 0, 2, 0, 0)), vec![5, 2]);
+        assert_eq!(history_ids(ids.into_iter(), &r(9, -1, 2, 0, 0)), vec![9, 5]);
+        assert_eq!(history_ids(ids.into_iter(), &r(0, 0, 10, 9, 1)), vec![5, 2]);
+    }
+}

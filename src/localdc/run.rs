@@ -1,0 +1,136 @@
+//! Starting `tgmux local-dc`: check the flags, scan the media, load or make the RSA key, bind
+//! every DC, write the DC config, serve until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::crypto::RsaPrivateKey;
+use crate::dcconfig::{DcConfig, DcEntry};
+
+use super::error::LocalDcError;
+use super::faults::FaultSpec;
+use super::handler::World;
+use super::media::Library;
+use super::objects::DcAddress;
+use super::server::{bind, Servers};
+
+/// Most DCs one process runs.
+pub const MAX_DCS: u8 = 16;
+
+/// Everything `tgmux local-dc` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Media directory.
+    pub media: PathBuf,
+    /// Address of DC 1.
+    pub listen: SocketAddr,
+    /// Number of DCs.
+    pub dcs: u8,
+    /// Where to write the DC config.
+    pub write_config: Option<PathBuf>,
+    /// PEM private key to reuse.
+    pub rsa_key: Option<PathBuf>,
+    /// 2FA password for user logins.
+    pub password: Option<String>,
+    /// Fault spec text.
+    pub faults: Option<String>,
+    /// Redirect large documents to a CDN DC.
+    pub cdn: bool,
+    /// Fault seed.
+    pub seed: u64,
+    /// Log connections and RPC errors.
+    pub verbose: bool,
+}
+
+fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
+    match &opts.rsa_key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| LocalDcError::Other(format!("--rsa-key {}: {e}", path.display())))?;
+            RsaPrivateKey::from_pkcs1_pem(&pem)
+                .map_err(|e| LocalDcError::Other(format!("--rsa-key {}: {e}", path.display())))
+        }
+        None => RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)
+            .map_err(|e| LocalDcError::Other(format!("RSA key generation failed: {e}"))),
+    }
+}
+
+/// Runs the server until Ctrl-C.
+pub fn run(opts: &Options) -> Result<(), LocalDcError> {
+    if opts.dcs == 0 || opts.dcs > MAX_DCS {
+        return Err(LocalDcError::Other(format!(
+            "--dcs must be 1..={MAX_DCS}, not {}",
+            opts.dcs
+        )));
+    }
+    let spec = FaultSpec::parse(opts.faults.as_deref().unwrap_or(""))
+        .map_err(|e| LocalDcError::Faults(e.0))?;
+    if opts.cdn {
+        return Err(LocalDcError::Other("--cdn: not implemented yet".into()));
+    }
+    if opts.password.is_some() {
+        return Err(LocalDcError::Other(
+            "--password: not implemented yet".into(),
+        ));
+    }
+    let library = Library::scan(&opts.media, opts.dcs)?;
+    let key = load_key(opts)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LocalDcError::Other(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listeners = bind(opts.listen, opts.dcs).await?;
+        let mut dcs = Vec::new();
+        for (id, l) in &listeners {
+            let addr = l
+                .local_addr()
+                .map_err(|e| LocalDcError::Other(e.to_string()))?;
+            dcs.push(DcAddress {
+                id: *id,
+                ip: addr.ip().to_string(),
+                port: addr.port(),
+                cdn: false,
+            });
+        }
+        if let Some(path) = &opts.write_config {
+            let config = DcConfig {
+                rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
+                dcs: dcs
+                    .iter()
+                    .map(|d| DcEntry {
+                        id: d.id,
+                        ip: d.ip.parse().expect("from a SocketAddr"),
+                        port: d.port,
+                    })
+                    .collect(),
+            };
+            config.write(path).map_err(|e| {
+                LocalDcError::Other(format!("--write-config {}: {e}", path.display()))
+            })?;
+        }
+        eprintln!(
+            "local-dc: {} documents in {} channels; DCs 1..={} on {}..{}",
+            library.document_count(),
+            library.channels().count(),
+            opts.dcs,
+            dcs[0].port,
+            dcs[dcs.len() - 1].port
+        );
+        let world = Arc::new(World::new(library, dcs, spec, key));
+        let servers = Servers {
+            listeners,
+            world,
+            seed: opts.seed,
+            verbose: opts.verbose,
+        };
+        servers
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        eprintln!("local-dc: stopped");
+        Ok(())
+    })
+}
