@@ -8,3 +8,5 @@ pub mod cli;
 pub mod crypto;
 pub mod mtproto;
 pub mod remux;
+pub mod config;
+pub mod net;
