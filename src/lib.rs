@@ -8,5 +8,7 @@ pub mod cli;
 pub mod crypto;
 pub mod mtproto;
 pub mod remux;
+pub mod dcconfig;
+pub mod localdc;
 pub mod config;
 pub mod net;

@@ -1,0 +1,334 @@
+//! [`Codec`]: one connection's transport state, whatever the kind and role.
+
+use bytes::BytesMut;
+use ctr::cipher::StreamCipher;
+use rand::RngCore;
+
+use super::detect::{detect, Detection};
+use super::full::SeqNos;
+use super::obfuscated::{client_init, server_accept, Obfuscator, ProxySecret, INIT_LEN};
+use super::{abridged, full, intermediate, Frame, Kind, Role, TransportError};
+
+/// Obfuscated2 options of a client connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Obfuscation {
+    /// The DC id written into the init (negative for media DCs; test DCs are +10000).
+    pub dc_id: i16,
+    /// The MTProxy secret, when connecting through a proxy.
+    pub secret: Option<ProxySecret>,
+}
+
+/// How a client frames its connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The framing.
+    pub kind: Kind,
+    /// Wrap the framing in obfuscated2 (not possible for [`Kind::Full`]).
+    pub obfuscation: Option<Obfuscation>,
+}
+
+impl ClientConfig {
+    /// The configuration a `--transport` name stands for: `abridged`, `intermediate`,
+    /// `padded`, `full`, or `obfuscated` (obfuscated2 around intermediate, or around padded
+    /// intermediate when the secret is a `dd` secret). `dc_id` and `secret` are used by
+    /// `obfuscated` only.
+    pub fn named(
+        name: &str,
+        dc_id: i16,
+        secret: Option<ProxySecret>,
+    ) -> Result<Self, TransportError> {
+        let plain = |kind| {
+            Ok(ClientConfig {
+                kind,
+                obfuscation: None,
+            })
+        };
+        match name {
+            "abridged" => plain(Kind::Abridged),
+            "intermediate" => plain(Kind::Intermediate),
+            "padded" => plain(Kind::PaddedIntermediate),
+            "full" => plain(Kind::Full),
+            "obfuscated" => {
+                let kind = if secret.as_ref().is_some_and(ProxySecret::padded_only) {
+                    Kind::PaddedIntermediate
+                } else {
+                    Kind::Intermediate
+                };
+                Ok(ClientConfig {
+                    kind,
+                    obfuscation: Some(Obfuscation { dc_id, secret }),
+                })
+            }
+            _ => Err(TransportError::Unsupported {
+                what:
+                    "transport name (expected abridged, intermediate, padded, full or obfuscated)",
+            }),
+        }
+    }
+}
+
+/// How a server accepts connections. Every kind is detected on the same port.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The MTProxy secret obfuscated2 clients must use; `None` for a plain DC.
+    pub secret: Option<ProxySecret>,
+}
+
+/// The framing state of a detected connection.
+#[derive(Debug)]
+enum Framing {
+    Abridged,
+    Intermediate,
+    Padded,
+    Full(SeqNos),
+}
+
+impl Framing {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Abridged => Framing::Abridged,
+            Kind::Intermediate => Framing::Intermediate,
+            Kind::PaddedIntermediate => Framing::Padded,
+            Kind::Full => Framing::Full(SeqNos::default()),
+        }
+    }
+}
+
+/// A connection whose transport is known.
+#[derive(Debug)]
+struct Ready {
+    kind: Kind,
+    framing: Framing,
+    obfuscator: Option<Obfuscator>,
+    dc_id: Option<i16>,
+    /// Bytes to send before the first frame (client: the transport header or the
+    /// obfuscated2 init, the latter already encrypted).
+    header: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Server side, before the client's first bytes named the transport.
+    Detecting(Option<ProxySecret>),
+    Ready(Ready),
+    /// An error was returned; the connection must be closed.
+    Closed,
+}
+
+/// One connection's transport, client or server side: bytes in, frames out; payloads in,
+/// bytes out.
+///
+/// Feed every byte received from the socket to [`push`](Self::push), then call
+/// [`poll_frame`](Self::poll_frame) until it returns `Ok(None)`. Frame payloads to send with
+/// [`encode`](Self::encode). After any error the codec is closed: close the connection.
+#[derive(Debug)]
+pub struct Codec {
+    role: Role,
+    state: State,
+    /// Received bytes, already decrypted when obfuscated, not yet returned as frames.
+    rx: BytesMut,
+}
+
+impl Codec {
+    /// A client codec. Obfuscated2 draws its 64-byte init from `rng` here; the transport
+    /// header goes out in front of the first [`encode`](Self::encode)d frame.
+    pub fn client(config: &ClientConfig, rng: &mut dyn RngCore) -> Result<Self, TransportError> {
+        let (header, obfuscator, dc_id) = match &config.obfuscation {
+            None => (config.kind.plain_header().to_vec(), None, None),
+            Some(o) => {
+                let (init, obfuscator) = client_init(config.kind, o.dc_id, o.secret.as_ref(), rng)?;
+                (init.to_vec(), Some(obfuscator), Some(o.dc_id))
+            }
+        };
+        Ok(Codec {
+            role: Role::Client,
+            state: State::Ready(Ready {
+                kind: config.kind,
+                framing: Framing::new(config.kind),
+                obfuscator,
+                dc_id,
+                header,
+            }),
+            rx: BytesMut::new(),
+        })
+    }
+
+    /// A server codec: it learns the transport from the client's first bytes.
+    pub fn server(config: &ServerConfig) -> Self {
+        Codec {
+            role: Role::Server,
+            state: State::Detecting(config.secret.clone()),
+            rx: BytesMut::new(),
+        }
+    }
+
+    /// Which end this codec is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The framing in use, once known (a server learns it from the first bytes).
+    pub fn kind(&self) -> Option<Kind> {
+        match &self.state {
+            State::Ready(r) => Some(r.kind),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection is obfuscated2, once known.
+    pub fn is_obfuscated(&self) -> Option<bool> {
+        match &self.state {
+            State::Ready(r) => Some(r.obfuscator.is_some()),
+            _ => None,
+        }
+    }
+
+    /// The DC id of the obfuscated2 init (sent by a client, read by a server).
+    pub fn dc_id(&self) -> Option<i16> {
+        match &self.state {
+            State::Ready(r) => r.dc_id,
+            _ => None,
+        }
+    }
+
+    /// Bytes received but not yet returned as frames.
+    pub fn buffered_len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Takes bytes received from the peer, in chunks of any size.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let start = self.rx.len();
+        self.rx.extend_from_slice(bytes);
+        if let State::Ready(Ready {
+            obfuscator: Some(o),
+            ..
+        }) = &mut self.state
+        {
+            o.rx.apply_keystream(&mut self.rx[start..]);
+        }
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed. Call until `Ok(None)`
+    /// after each [`push`](Self::push). An error closes the codec.
+    #[must_use = "frames and errors must be handled"]
+    pub fn poll_frame(&mut self) -> Result<Option<Frame>, TransportError> {
+        let result = self.poll_inner();
+        if result.is_err() {
+            self.state = State::Closed;
+            self.rx = BytesMut::new();
+        }
+        result
+    }
+
+    fn poll_inner(&mut self) -> Result<Option<Frame>, TransportError> {
+        if let State::Detecting(secret) = &self.state {
+            let ready = match detect(&self.rx) {
+                Detection::NeedMore => return Ok(None),
+                Detection::Unsupported(first_bytes) => {
+                    return Err(TransportError::UnsupportedTransport { first_bytes })
+                }
+                Detection::Plain { kind, header_len } => {
+                    let _ = self.rx.split_to(header_len);
+                    Ready {
+                        kind,
+                        framing: Framing::new(kind),
+                        obfuscator: None,
+                        dc_id: None,
+                        header: Vec::new(),
+                    }
+                }
+                Detection::Obfuscated => {
+                    let mut init = [0u8; INIT_LEN];
+                    init.copy_from_slice(&self.rx[..INIT_LEN]);
+                    let (kind, dc_id, mut obfuscator) = server_accept(&init, secret.as_ref())?;
+                    let _ = self.rx.split_to(INIT_LEN);
+                    obfuscator.rx.apply_keystream(&mut self.rx);
+                    Ready {
+                        kind,
+                        framing: Framing::new(kind),
+                        obfuscator: Some(obfuscator),
+                        dc_id: Some(dc_id),
+                        header: Vec::new(),
+                    }
+                }
+            };
+            self.state = State::Ready(ready);
+        }
+        let ready = match &mut self.state {
+            State::Ready(r) => r,
+            State::Closed => return Err(TransportError::Closed),
+            State::Detecting(_) => unreachable!("detection finished above"),
+        };
+        let role = self.role;
+        match &mut ready.framing {
+            Framing::Abridged => abridged::decode(role, &mut self.rx),
+            Framing::Intermediate => intermediate::decode(false, role, &mut self.rx),
+            Framing::Padded => intermediate::decode(true, role, &mut self.rx),
+            Framing::Full(seq) => full::decode(seq, &mut self.rx),
+        }
+    }
+
+    /// Appends the frame for `payload` to `out` (preceded, the first time on a client, by
+    /// the transport header or obfuscated2 init). `rng` supplies padded-intermediate
+    /// padding (0..15 bytes, the count from one `next_u32`) and is not used otherwise. A payload of the wrong length is refused without changing any state.
+    pub fn encode(
+        &mut self,
+        payload: &[u8],
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransportError> {
+        let mut padding = [0u8; 15];
+        let mut padding_len = 0;
+        if self.kind() == Some(Kind::PaddedIntermediate) {
+            padding_len = (rng.next_u32() % 16) as usize;
+            rng.fill_bytes(&mut padding[..padding_len]);
+        }
+        self.encode_inner(payload, &padding[..padding_len], out)
+    }
+
+    /// Appends a transport error frame (a 4-byte payload holding `code`, e.g. `-404`) to
+    /// `out`; no padding is added on padded intermediate.
+    pub fn encode_transport_error(
+        &mut self,
+        code: i32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransportError> {
+        self.encode_inner(&code.to_le_bytes(), &[], out)
+    }
+
+    fn encode_inner(
+        &mut self,
+        payload: &[u8],
+        padding: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TransportError> {
+        let ready = match &mut self.state {
+            State::Ready(r) => r,
+            State::Detecting(_) => return Err(TransportError::NotDetected),
+            State::Closed => return Err(TransportError::Closed),
+        };
+        let mut frame = Vec::new();
+        let target = if ready.header.is_empty() {
+            &mut *out
+        } else {
+            &mut frame
+        };
+        let start = target.len();
+        match &mut ready.framing {
+            Framing::Abridged => abridged::encode(payload, target)?,
+            Framing::Intermediate => intermediate::encode(false, payload, &[], target)?,
+            Framing::Padded => intermediate::encode(true, payload, padding, target)?,
+            Framing::Full(seq) => full::encode(seq, payload, target)?,
+        }
+        if let Some(o) = &mut ready.obfuscator {
+            o.tx.apply_keystream(&mut target[start..]);
+        }
+        if !ready.header.is_empty() {
+            out.reserve(ready.header.len() + frame.len());
+            out.append(&mut ready.header);
+            out.append(&mut frame);
+        }
+        Ok(())
+    }
+}
