@@ -13,3 +13,5 @@ pub mod localdc;
 
 /// The TL layer (generated types, enums, functions and their runtime): the `tgmux-tl` crate.
 pub use tgmux_tl as tl;
+pub mod config;
+pub mod net;
