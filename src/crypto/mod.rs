@@ -22,6 +22,7 @@ pub mod hash;
 pub mod ige;
 pub mod kdf;
 pub mod message;
+mod modpow;
 pub mod pq;
 mod prime;
 pub mod rsa;
@@ -36,6 +37,7 @@ pub use message::{
     calc_msg_key, check_plaintext_layout, decrypt_message, decrypt_message_in_place,
     derive_aes_key_iv, encrypt_message, nonce_aes_key_iv, pad_message, padding_len, AuthKey, Side,
 };
+pub use modpow::modpow;
 pub use pq::factorize;
 pub use prime::{is_probable_prime, random_prime};
 pub use rsa::{RsaPlaintext, RsaPrivateKey, RsaPublicKey};
