@@ -7,7 +7,7 @@ use rand::RngCore;
 use super::detect::{detect, Detection};
 use super::full::SeqNos;
 use super::obfuscated::{client_init, server_accept, Obfuscator, ProxySecret, INIT_LEN};
-use super::{abridged, full, intermediate, Frame, Kind, Role, TransportError};
+use super::{abridged, error_code, full, intermediate, Frame, Kind, Role, TransportError};
 
 /// Obfuscated2 options of a client connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -271,13 +271,28 @@ impl Codec {
 
     /// Appends the frame for `payload` to `out` (preceded, the first time on a client, by
     /// the transport header or obfuscated2 init). `rng` supplies padded-intermediate
-    /// padding (0..15 bytes, the count from one `next_u32`) and is not used otherwise. A payload of the wrong length is refused without changing any state.
+    /// padding (0..15 bytes, the count from one `next_u32`) and is not used otherwise.
+    /// A payload of the wrong length is refused without changing any state.
+    ///
+    /// A payload the peer would read as a transport error frame (4 bytes, or up to 23 on
+    /// padded intermediate, starting with a negative int32) is refused: no MTProto packet is
+    /// that short; send errors with [`encode_transport_error`](Self::encode_transport_error).
     pub fn encode(
         &mut self,
         payload: &[u8],
         rng: &mut dyn RngCore,
         out: &mut Vec<u8>,
     ) -> Result<(), TransportError> {
+        if let Some(kind) = self.kind() {
+            if error_code(payload, kind.max_error_len()).is_some() {
+                return Err(TransportError::BadLength {
+                    transport: kind.name(),
+                    len: payload.len() as u64,
+                    rule:
+                        "a short payload starting with a negative int32 reads as a transport error",
+                });
+            }
+        }
         let mut padding = [0u8; 15];
         let mut padding_len = 0;
         if self.kind() == Some(Kind::PaddedIntermediate) {
