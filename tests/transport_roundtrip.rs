@@ -784,7 +784,11 @@ fn payloads_that_read_as_transport_errors_are_refused() {
             config.kind == Kind::PaddedIntermediate,
             "{config:?}"
         );
-        assert_eq!(out.is_empty(), r.is_err(), "a refused payload writes nothing");
+        assert_eq!(
+            out.is_empty(),
+            r.is_err(),
+            "a refused payload writes nothing"
+        );
         // 24 bytes is always a packet, as is a short payload starting non-negative.
         let mut twenty_four = [0u8; 24];
         twenty_four[..4].copy_from_slice(&negative);

@@ -99,7 +99,8 @@ impl Framing {
 struct Ready {
     kind: Kind,
     framing: Framing,
-    obfuscator: Option<Obfuscator>,
+    /// Boxed: two AES-256 key schedules are large, most connections are not obfuscated.
+    obfuscator: Option<Box<Obfuscator>>,
     dc_id: Option<i16>,
     /// Bytes to send before the first frame (client: the transport header or the
     /// obfuscated2 init, the latter already encrypted).
@@ -137,7 +138,7 @@ impl Codec {
             None => (config.kind.plain_header().to_vec(), None, None),
             Some(o) => {
                 let (init, obfuscator) = client_init(config.kind, o.dc_id, o.secret.as_ref(), rng)?;
-                (init.to_vec(), Some(obfuscator), Some(o.dc_id))
+                (init.to_vec(), Some(Box::new(obfuscator)), Some(o.dc_id))
             }
         };
         Ok(Codec {
@@ -247,7 +248,7 @@ impl Codec {
                     Ready {
                         kind,
                         framing: Framing::new(kind),
-                        obfuscator: Some(obfuscator),
+                        obfuscator: Some(Box::new(obfuscator)),
                         dc_id: Some(dc_id),
                         header: Vec::new(),
                     }
