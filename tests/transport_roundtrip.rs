@@ -296,6 +296,11 @@ fn quick_acks() {
         frames,
         vec![Frame::Payload(Bytes::from_static(&[1, 2, 3, 4]))]
     );
+    // The long form with the quick-ack bit: ff + 3-byte word count.
+    let mut wire = vec![0xff, 127, 0, 0];
+    wire.extend_from_slice(&[6; 508]);
+    let frames = receive(&mut server, &wire, &[]);
+    assert_eq!(frames, vec![Frame::Payload(Bytes::from(vec![6; 508]))]);
     let mut server = Codec::server(&ServerConfig::default());
     let frames = receive(
         &mut server,
