@@ -188,6 +188,10 @@ fn transport_errors_are_values_both_ways() {
             ],
             "{config:?}"
         );
+        assert!(matches!(
+            server.encode_transport_error(404, &mut wire),
+            Err(TransportError::Unsupported { .. })
+        ));
         // A client may send one too; the server sees the same value.
         let mut wire = Vec::new();
         client.encode_transport_error(-404, &mut wire).unwrap();

@@ -259,7 +259,8 @@ impl Codec {
         let ready = match &mut self.state {
             State::Ready(r) => r,
             State::Closed => return Err(TransportError::Closed),
-            State::Detecting(_) => unreachable!("detection finished above"),
+            // Not reached: detection above either finished or returned.
+            State::Detecting(_) => return Ok(None),
         };
         let role = self.role;
         match &mut ready.framing {
@@ -304,12 +305,17 @@ impl Codec {
     }
 
     /// Appends a transport error frame (a 4-byte payload holding `code`, e.g. `-404`) to
-    /// `out`; no padding is added on padded intermediate.
+    /// `out`; no padding is added on padded intermediate. `code` must be negative.
     pub fn encode_transport_error(
         &mut self,
         code: i32,
         out: &mut Vec<u8>,
     ) -> Result<(), TransportError> {
+        if code >= 0 {
+            return Err(TransportError::Unsupported {
+                what: "a transport error code must be negative",
+            });
+        }
         self.encode_inner(&code.to_le_bytes(), &[], out)
     }
 
