@@ -395,6 +395,7 @@ fn server_error(wire: &[u8]) -> TransportError {
                 // The codec is closed afterwards.
                 assert_eq!(server.poll_frame(), Err(TransportError::Closed));
                 server.push(&[1, 2, 3]);
+                assert_eq!(server.buffered_len(), 0, "bytes after an error are dropped");
                 assert_eq!(server.poll_frame(), Err(TransportError::Closed));
                 return e;
             }

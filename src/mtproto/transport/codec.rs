@@ -197,8 +197,12 @@ impl Codec {
         self.rx.len()
     }
 
-    /// Takes bytes received from the peer, in chunks of any size.
+    /// Takes bytes received from the peer, in chunks of any size. Bytes pushed after an
+    /// error are dropped.
     pub fn push(&mut self, bytes: &[u8]) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
         let start = self.rx.len();
         self.rx.extend_from_slice(bytes);
         if let State::Ready(Ready {
