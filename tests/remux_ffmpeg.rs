@@ -653,3 +653,61 @@ fn fragmented_to_stdout_streams() {
         "expected 2-3 fragments of >= 1 s in 2 s, got {moofs}"
     );
 }
+
+#[test]
+fn transformer_streams_mkv_to_fmp4_with_index() {
+    use tgmux::remux::mp4::FragmentOptions;
+    use tgmux::remux::transformer::MkvToFmp4;
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("transformer");
+    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    let bytes = std::fs::read(&input).unwrap();
+    let mut t = MkvToFmp4::new(FragmentOptions::default());
+    let mut out = Vec::new();
+    let mut out_at_half = None;
+    for (i, piece) in bytes.chunks(4096).enumerate() {
+        t.push(piece).unwrap();
+        t.take_output(&mut out);
+        if (i + 1) * 4096 >= bytes.len() / 2 && out_at_half.is_none() {
+            out_at_half = Some(out.len());
+        }
+    }
+    t.finish().unwrap();
+    t.take_output(&mut out);
+    assert!(out_at_half.unwrap() > 0, "no output before the input ended");
+    // The same bytes as the CLI's fragmented output of the same file.
+    let cli = dir.path("cli.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&cli)
+            .arg("--fragmented"),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read(&cli).unwrap() == out,
+        "transformer output differs from `tgmux remux --fragmented`"
+    );
+    // One index entry per fragment (a key frame every 12 frames at 25 fps), increasing, each
+    // pointing at a Matroska Cluster (ID 1F 43 B6 75) in the input.
+    let index = t.index();
+    assert!(index.len() >= 4, "{index:?}");
+    assert!(index
+        .windows(2)
+        .all(|w| w[0].time < w[1].time && w[0].input_offset <= w[1].input_offset));
+    for p in &index {
+        let at = p.input_offset as usize;
+        assert_eq!(&bytes[at..at + 4], &[0x1f, 0x43, 0xb6, 0x75], "{p:?}");
+    }
+    // Garbage is a clean error.
+    let mut bad = MkvToFmp4::new(FragmentOptions::default());
+    let r = bad
+        .push(b"not a matroska file at all")
+        .and_then(|_| bad.finish());
+    assert!(r.is_err());
+}
