@@ -201,8 +201,10 @@ fn streams(file: &Path) -> Vec<(usize, String)> {
     String::from_utf8_lossy(&out)
         .lines()
         .filter_map(|l| {
-            let (i, t) = l.split_once(',')?;
-            Some((i.trim().parse().ok()?, t.trim().to_string()))
+            // ffprobe may append empty fields ("1,audio,"): take the first two.
+            let mut f = l.split(',');
+            let i = f.next()?.trim().parse().ok()?;
+            Some((i, f.next()?.trim().to_string()))
         })
         .collect()
 }
@@ -401,4 +403,311 @@ fn malformed_inputs_give_clean_errors() {
         );
         assert!(!err.contains("panicked"), "cut at {cut}: {err}");
     }
+}
+
+fn mkvmerge(dir: &TempDir, args: &str, out: &str) -> PathBuf {
+    let path = dir.path(out);
+    let p = path.to_string_lossy().into_owned();
+    let owned: Vec<String> = args
+        .split_whitespace()
+        .map(|s| match s.strip_prefix('@') {
+            Some(f) => dir.path(f).to_string_lossy().into_owned(),
+            None => s.to_string(),
+        })
+        .collect();
+    let mut cmd = Command::new("mkvmerge");
+    cmd.args(["-q", "-o", &p]).args(&owned);
+    // mkvmerge exits 1 on warnings: judge by the output file.
+    let (_, _, err) = run(&mut cmd, Duration::from_secs(120));
+    assert!(path.exists(), "mkvmerge failed: {args}\n{err}");
+    path
+}
+
+const H264: &str = "-c:v libx264 -bf 2 -g 12";
+
+#[test]
+fn mkv_h264_bframes_aac() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_h264_aac");
+    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    check("mkv_h264_aac", &dir, &[input], 0);
+}
+
+#[test]
+fn mkv_hevc_opus() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_hevc_opus");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} -c:v libx265 -x265-params log-level=none -c:a libopus"),
+        "in.mkv",
+    );
+    check("mkv_hevc_opus", &dir, &[input], 0);
+}
+
+#[test]
+fn webm_av1_opus() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("webm_av1_opus");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} -c:v libaom-av1 -cpu-used 8 -b:v 100k -c:a libopus"),
+        "in.webm",
+    );
+    check("webm_av1_opus", &dir, &[input], 0);
+}
+
+#[test]
+fn webm_vp9_opus() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("webm_vp9_opus");
+    let input = ffmpeg(
+        &dir,
+        &format!(
+            "{VIDEO} {AUDIO} -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -c:a libopus"
+        ),
+        "in.webm",
+    );
+    check("webm_vp9_opus", &dir, &[input], 0);
+}
+
+#[test]
+fn mkvmerge_zlib_blockgroups_lacing() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkvmerge");
+    ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "src.mkv");
+    let zlib = mkvmerge(
+        &dir,
+        "--compression 0:zlib --compression 1:zlib @src.mkv",
+        "zlib.mkv",
+    );
+    check("mkvmerge_zlib", &dir, &[zlib], 0);
+    let groups = mkvmerge(&dir, "--engage no_simpleblocks @src.mkv", "groups.mkv");
+    check("mkvmerge_blockgroups", &dir, &[groups], 0);
+    // mkvmerge laces MP3 frames (several frames per block).
+    ffmpeg(&dir, &format!("{AUDIO} -c:a libmp3lame"), "a.mp3");
+    let laced = mkvmerge(&dir, "-A @src.mkv @a.mp3", "laced.mkv");
+    check("mkvmerge_lacing", &dir, &[laced], 0);
+}
+
+#[test]
+fn mkv_live_unknown_sizes_and_start_offset() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_live");
+    let live = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} {H264} -c:a aac -live 1 -f matroska"),
+        "live.mkv",
+    );
+    check("mkv_live", &dir, &[live], 0);
+    let late = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} {H264} -c:a libopus -output_ts_offset 3.5"),
+        "late.mkv",
+    );
+    check("mkv_start_offset", &dir, &[late], 0);
+}
+
+#[test]
+fn mkv_multi_audio_srt() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_srt");
+    let srt = dir.path("s.srt");
+    std::fs::write(
+        &srt,
+        "1\n00:00:00,200 --> 00:00:00,800\n<i>Hello</i>\n\n2\n00:00:01,000 --> 00:00:01,500\nWorld, again\n",
+    )
+    .unwrap();
+    let input = ffmpeg(
+        &dir,
+        &format!(
+            "{VIDEO} {AUDIO} -f lavfi -i sine=frequency=880:sample_rate=44100:duration=2 -i {} \
+             -map 0 -map 1 -map 2 -map 3 {H264} -c:a:0 aac -c:a:1 libopus -c:s srt",
+            srt.display()
+        ),
+        "in.mkv",
+    );
+    check("mkv_multi_audio_srt", &dir, &[input], 1);
+}
+
+#[test]
+fn mkv_split_video_m4a_audio() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_split");
+    let video = ffmpeg(&dir, &format!("{VIDEO} {H264}"), "v.mkv");
+    let audio = ffmpeg(&dir, &format!("{AUDIO} -c:a aac"), "a.m4a");
+    check("mkv_split", &dir, &[video, audio], 0);
+}
+
+#[test]
+fn mkv_flac_ac3_eac3() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("mkv_flac_ac3");
+    let flac = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} {H264} -c:a flac"),
+        "flac.mkv",
+    );
+    check("mkv_flac", &dir, &[flac], 0);
+    let ac3 = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a ac3"), "ac3.mkv");
+    check("mkv_ac3", &dir, &[ac3], 0);
+    let eac3 = ffmpeg(&dir, &format!("{AUDIO} -c:a eac3"), "eac3.mkv");
+    check("mkv_eac3", &dir, &[eac3], 0);
+}
+
+#[test]
+fn unsupported_tracks_dropped_with_warning_and_no_av_is_an_error() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("dropped");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} -c:v libvpx -b:v 100k -deadline realtime -c:a libopus"),
+        "vp8.webm",
+    );
+    let out = dir.path("out.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("tgmux: warning: dropping track 1 (V_VP8)")),
+        "{err}"
+    );
+    assert_eq!(av(&streams(&out)).len(), 1);
+    let vp8 = ffmpeg(
+        &dir,
+        &format!("{VIDEO} -c:v libvpx -b:v 100k -deadline realtime"),
+        "vp8only.webm",
+    );
+    let (ok, _, err) = run(
+        Command::new(BIN).arg("remux").arg(&vp8).arg("-o").arg(&out),
+        Duration::from_secs(60),
+    );
+    assert!(!ok);
+    assert!(
+        err.trim()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("tgmux: error: "),
+        "{err}"
+    );
+    // Faststart cannot go to stdout.
+    let (ok, _, err) = run(
+        Command::new(BIN).arg("remux").arg(&input).args(["-o", "-"]),
+        Duration::from_secs(60),
+    );
+    assert!(!ok && err.trim().lines().count() == 1, "{err}");
+}
+
+#[test]
+fn fragmented_to_stdout_streams() {
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("stdout");
+    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    let (ok, out, err) = run(
+        Command::new(BIN).arg("remux").arg(&input).args([
+            "-o",
+            "-",
+            "--fragmented",
+            "--fragment-duration",
+            "1",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    let path = dir.path("stdout.mp4");
+    std::fs::write(&path, &out).unwrap();
+    assert_eq!(av(&streams(&path)).len(), 2);
+    let moofs = out.windows(4).filter(|w| w == b"moof").count();
+    assert!(
+        (2..=3).contains(&moofs),
+        "expected 2-3 fragments of >= 1 s in 2 s, got {moofs}"
+    );
+}
+
+#[test]
+fn transformer_streams_mkv_to_fmp4_with_index() {
+    use tgmux::remux::mp4::FragmentOptions;
+    use tgmux::remux::transformer::MkvToFmp4;
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("transformer");
+    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    let bytes = std::fs::read(&input).unwrap();
+    let mut t = MkvToFmp4::new(FragmentOptions::default());
+    let mut out = Vec::new();
+    let mut out_at_half = None;
+    for (i, piece) in bytes.chunks(4096).enumerate() {
+        t.push(piece).unwrap();
+        t.take_output(&mut out);
+        if (i + 1) * 4096 >= bytes.len() / 2 && out_at_half.is_none() {
+            out_at_half = Some(out.len());
+        }
+    }
+    t.finish().unwrap();
+    t.take_output(&mut out);
+    assert!(out_at_half.unwrap() > 0, "no output before the input ended");
+    // The same bytes as the CLI's fragmented output of the same file.
+    let cli = dir.path("cli.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&cli)
+            .arg("--fragmented"),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read(&cli).unwrap() == out,
+        "transformer output differs from `tgmux remux --fragmented`"
+    );
+    // One index entry per fragment (a key frame every 12 frames at 25 fps), increasing, each
+    // pointing at a Matroska Cluster (ID 1F 43 B6 75) in the input.
+    let index = t.index();
+    assert!(index.len() >= 4, "{index:?}");
+    assert!(index
+        .windows(2)
+        .all(|w| w[0].time < w[1].time && w[0].input_offset <= w[1].input_offset));
+    for p in &index {
+        let at = p.input_offset as usize;
+        assert_eq!(&bytes[at..at + 4], &[0x1f, 0x43, 0xb6, 0x75], "{p:?}");
+    }
+    // Garbage is a clean error.
+    let mut bad = MkvToFmp4::new(FragmentOptions::default());
+    let r = bad
+        .push(b"not a matroska file at all")
+        .and_then(|_| bad.finish());
+    assert!(r.is_err());
 }

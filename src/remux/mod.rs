@@ -11,3 +11,4 @@ pub mod mp4;
 pub use model::{Codec, Packet, RemuxError, TextFormat, Track, TrackKind};
 pub mod mkv_input;
 pub mod pipeline;
+pub mod transformer;

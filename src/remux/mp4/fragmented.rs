@@ -40,6 +40,9 @@ pub struct FragmentedMuxer {
     init_done: bool,
     /// Per track: ticks subtracted from decode times to get tfdt.
     origin: Vec<i64>,
+    /// Per track: ticks subtracted from derived decode times so composition offsets are
+    /// positive (the B-frame delay, measured on the first fragment, as ffmpeg writes it).
+    dts_shift: Vec<i64>,
     lead: Option<usize>,
     warnings: Vec<String>,
     scratch: Vec<Packet>,
@@ -68,6 +71,7 @@ impl FragmentedMuxer {
             sequence: 0,
             init_done: false,
             origin: vec![0; n],
+            dts_shift: vec![0; n],
             lead,
             warnings: Vec::new(),
             scratch: Vec::new(),
@@ -215,10 +219,24 @@ impl FragmentedMuxer {
         // (plus edit delay), so that no tfdt is negative.
         let mut origin: Option<(i64, u32)> = None;
         for &i in &live {
+            let mut shift = self.pending[i]
+                .iter()
+                .map(|s| s.dts - s.pts)
+                .max()
+                .unwrap_or(0)
+                .max(0);
+            if shift == 0 && self.tracks[i].track.kind == TrackKind::Video {
+                // No reordering seen: still give every sample a positive composition offset
+                // (one frame), otherwise ffmpeg assumes the SPS reorder delay and moves pts.
+                shift = self.pending[i]
+                    .first()
+                    .map_or(0, |s| s.duration.min(1 << 30) as i64);
+            }
+            self.dts_shift[i] = shift;
             let t = &self.tracks[i];
             let ts = t.track.timescale.max(1);
             let min_pts = self.pending[i].iter().map(|s| s.pts).min().unwrap_or(0);
-            let first_dts = self.pending[i].first().map_or(0, |s| s.dts);
+            let first_dts = self.pending[i].first().map_or(0, |s| s.dts) - self.dts_shift[i];
             let start = min_pts.min(first_dts).saturating_add(t.edit_delay());
             if origin.is_none_or(|(o, ots)| time_lt(start, ts, o, ots)) {
                 origin = Some((start, ts));
@@ -330,10 +348,20 @@ impl FragmentedMuxer {
             let tfhd = b.begin_full(b"tfhd", 0, 0x02_0000);
             b.u32(t.out_id);
             b.end(tfhd);
+            let shift = self.dts_shift[i];
             let tfdt = b.begin_full(b"tfdt", 1, 0);
-            b.u64(samples[0].dts.saturating_sub(self.origin[i]).max(0) as u64);
+            b.u64(
+                samples[0]
+                    .dts
+                    .saturating_sub(shift)
+                    .saturating_sub(self.origin[i])
+                    .max(0) as u64,
+            );
             b.end(tfdt);
-            let trun = b.begin_full(b"trun", 1, 0x000f01);
+            // Composition offsets only when some are non-zero (like a faststart file without
+            // ctts); ffmpeg otherwise guesses a reorder delay of its own.
+            let with_cts = samples.iter().any(|s| s.pts != s.dts - shift);
+            let trun = b.begin_full(b"trun", 1, if with_cts { 0x000f01 } else { 0x000701 });
             b.u32(samples.len() as u32);
             offset_slots.push((b.len(), samples.iter().map(|s| s.data.len()).sum::<usize>()));
             b.u32(0);
@@ -345,7 +373,12 @@ impl FragmentedMuxer {
                 } else {
                     0x0101_0000
                 });
-                b.i32((s.pts - s.dts).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
+                if with_cts {
+                    b.i32(
+                        (s.pts - (s.dts - shift)).clamp(i64::from(i32::MIN), i64::from(i32::MAX))
+                            as i32,
+                    );
+                }
             }
             b.end(trun);
             b.end(traf);
