@@ -10,3 +10,8 @@ pub mod mtproto;
 pub mod remux;
 pub mod dcconfig;
 pub mod localdc;
+
+/// The TL layer (generated types, enums, functions and their runtime): the `tgmux-tl` crate.
+pub use tgmux_tl as tl;
+pub mod config;
+pub mod net;

@@ -52,6 +52,22 @@ fn core_modules_do_not_use_tokio_or_hyper() {
     assert!(found.is_empty(), "core modules import tokio/hyper:\n{}", found.join("\n"));
 }
 
+/// The TL crates (`tl/`: generated code and runtime, `codegen/`: the generator) are core too.
+#[test]
+fn tl_and_codegen_crates_do_not_use_tokio_or_hyper() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for dir in ["tl/src", "codegen/src"] {
+        let path = root.join(dir);
+        assert!(path.is_dir(), "{} is missing", path.display());
+        scan(&path, &mut found);
+    }
+    for line in offending_lines(&std::fs::read_to_string(root.join("tl/build.rs")).unwrap()) {
+        found.push(format!("tl/build.rs: {}", line.trim()));
+    }
+    assert!(found.is_empty(), "tl/codegen import tokio/hyper:\n{}", found.join("\n"));
+}
+
 #[test]
 fn the_scan_catches_an_import() {
     assert_eq!(offending_lines("use tokio::net::TcpStream;\nlet x = 1;").len(), 1);

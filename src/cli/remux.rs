@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, Globals};
+use crate::remux::pipeline::{remux_files, Output, RemuxOptions};
 
 /// Remux MKV/WebM/MOV/MP4 inputs into one MP4, copying every packet.
 #[derive(Debug, clap::Args)]
@@ -24,6 +25,36 @@ pub struct Args {
     pub hev1: bool,
 }
 
-pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
-    Err(CliError::not_implemented("remux"))
+/// Run `tgmux remux`: warnings go to stderr as `tgmux: warning: ...` lines.
+pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
+    if let Some(d) = args.fragment_duration {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(CliError::new(
+                "remux: --fragment-duration must be a positive number of seconds",
+            ));
+        }
+    }
+    let output = if args.output.as_os_str() == "-" {
+        if !args.fragmented {
+            return Err(CliError::new(
+                "remux: writing to stdout needs --fragmented (faststart output must be a file)",
+            ));
+        }
+        Output::Stdout
+    } else {
+        Output::File(args.output.clone())
+    };
+    let opts = RemuxOptions {
+        fragmented: args.fragmented,
+        fragment_duration: args.fragment_duration,
+        hev1: args.hev1,
+    };
+    let mut warn = |w: &str| eprintln!("tgmux: warning: {w}");
+    remux_files(&args.inputs, &output, &opts, &mut warn).map_err(|e| {
+        if let Output::File(p) = &output {
+            // Do not leave a half-written MP4 behind.
+            let _ = std::fs::remove_file(p);
+        }
+        CliError::new(format!("remux: {e}"))
+    })
 }

@@ -33,6 +33,8 @@ pub enum CryptoError {
     BadKey(&'static str),
     /// A Diffie–Hellman (or SRP) parameter or value failed a security check; the text names it.
     DhCheck(&'static str),
+    /// The SRP proof `M1` does not match (wrong 2FA password).
+    SrpMismatch,
     /// The number given to the PQ factoriser is not a product of two primes we can split.
     NotSemiprime(u64),
 }
@@ -57,6 +59,7 @@ impl fmt::Display for CryptoError {
             CryptoError::RsaValueOutOfRange => write!(f, "RSA value out of range"),
             CryptoError::BadKey(why) => write!(f, "bad RSA key: {why}"),
             CryptoError::DhCheck(why) => write!(f, "Diffie-Hellman check failed: {why}"),
+            CryptoError::SrpMismatch => write!(f, "SRP check failed (wrong password)"),
             CryptoError::NotSemiprime(n) => write!(f, "cannot factorise pq = {n}"),
         }
     }

@@ -6,7 +6,11 @@
 //! the speed floor is a chain of single-block AES calls; the loop below adds only two XORs per
 //! block on 128-bit words. The key schedule is expanded once per call.
 
-use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::inout::InOut;
+use aes::cipher::{
+    consts::U16, generic_array::GenericArray, BlockBackend, BlockClosure, BlockDecrypt,
+    BlockEncrypt, BlockSizeUser, KeyInit,
+};
 use aes::Aes256;
 
 use super::CryptoError;
@@ -49,37 +53,59 @@ pub fn aes_ige_decrypt(data: &mut [u8], key: &[u8; 32], iv: &[u8; 32]) -> Result
     Ok(())
 }
 
+/// IGE over the blocks of `data`, run inside the cipher's backend closure: the aes crate picks
+/// AES-NI (or the soft fallback) once and our loop is compiled into that context, instead of
+/// paying the CPU-feature dispatch on every block as `decrypt_block` would.
+struct Ige<'a> {
+    data: &'a mut [u8],
+    iv: &'a [u8; 32],
+    encrypt: bool,
+}
+
+impl BlockSizeUser for Ige<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockClosure for Ige<'_> {
+    #[inline(always)]
+    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+        // Encryption: out = E(in ^ prev_out) ^ prev_in, with prev_out = iv[..16], prev_in = iv[16..].
+        // Decryption: out = D(in ^ prev_out) ^ prev_in, with prev_in = iv[..16], prev_out = iv[16..].
+        let (mut prev_in, mut prev_out) = if self.encrypt {
+            (word(&self.iv[16..]), word(&self.iv[..16]))
+        } else {
+            (word(&self.iv[..16]), word(&self.iv[16..]))
+        };
+        let mut block = GenericArray::from([0u8; 16]);
+        for chunk in self.data.chunks_exact_mut(16) {
+            let input = word(chunk);
+            block.copy_from_slice(&(input ^ prev_out).to_ne_bytes());
+            backend.proc_block(InOut::from(&mut block));
+            let output = word(&block) ^ prev_in;
+            chunk.copy_from_slice(&output.to_ne_bytes());
+            prev_in = input;
+            prev_out = output;
+        }
+    }
+}
+
 /// IGE encryption with an expanded key; `data.len() % 16 == 0` is the caller's promise
 /// (a trailing partial block would be left as it is).
 fn ige_encrypt_with(cipher: &Aes256, data: &mut [u8], iv: &[u8; 32]) {
-    let mut prev_c = word(&iv[..16]);
-    let mut prev_p = word(&iv[16..]);
-    let mut block = GenericArray::from([0u8; 16]);
-    for chunk in data.chunks_exact_mut(16) {
-        let p = word(chunk);
-        block.copy_from_slice(&(p ^ prev_c).to_ne_bytes());
-        cipher.encrypt_block(&mut block);
-        let c = word(&block) ^ prev_p;
-        chunk.copy_from_slice(&c.to_ne_bytes());
-        prev_c = c;
-        prev_p = p;
-    }
+    cipher.encrypt_with_backend(Ige {
+        data,
+        iv,
+        encrypt: true,
+    });
 }
 
 /// IGE decryption with an expanded key; see [`ige_encrypt_with`].
 fn ige_decrypt_with(cipher: &Aes256, data: &mut [u8], iv: &[u8; 32]) {
-    let mut prev_c = word(&iv[..16]);
-    let mut prev_p = word(&iv[16..]);
-    let mut block = GenericArray::from([0u8; 16]);
-    for chunk in data.chunks_exact_mut(16) {
-        let c = word(chunk);
-        block.copy_from_slice(&(c ^ prev_p).to_ne_bytes());
-        cipher.decrypt_block(&mut block);
-        let p = word(&block) ^ prev_c;
-        chunk.copy_from_slice(&p.to_ne_bytes());
-        prev_c = c;
-        prev_p = p;
-    }
+    cipher.decrypt_with_backend(Ige {
+        data,
+        iv,
+        encrypt: false,
+    });
 }
 
 #[cfg(test)]

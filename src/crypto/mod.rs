@@ -20,10 +20,12 @@ pub mod dh;
 mod error;
 pub mod hash;
 pub mod ige;
+pub mod kdf;
 pub mod message;
 pub mod pq;
 mod prime;
 pub mod rsa;
+pub mod srp;
 
 pub use ctr::AesCtr256;
 pub use dh::DhGroup;

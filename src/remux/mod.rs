@@ -9,3 +9,5 @@ pub mod model;
 pub mod mp4;
 
 pub use model::{Codec, Packet, RemuxError, TextFormat, Track, TrackKind};
+pub mod mkv_input;
+pub mod pipeline;

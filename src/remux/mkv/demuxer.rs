@@ -51,6 +51,10 @@ struct TrackState {
     /// `None` when frames cannot be decoded (encryption, bzlib, lzo): its blocks are skipped.
     decoder: Option<Decoder>,
     default_duration_ns: Option<u64>,
+    /// Opus: laced frames without DefaultDuration are spaced by their TOC durations.
+    opus: bool,
+    /// CodecDelay in ticks, subtracted from every timestamp of the track.
+    codec_delay: i64,
 }
 
 /// Whether a step made progress or needs more input.
@@ -576,6 +580,8 @@ impl MkvDemuxer {
                 number: e.number,
                 decoder: Decoder::new(&e.encodings, SCOPE_FRAMES).ok(),
                 default_duration_ns: e.default_duration_ns,
+                codec_delay: i64::try_from(track.codec_delay).unwrap_or(i64::MAX),
+                opus: track.codec == crate::remux::Codec::Opus,
             });
             model.push(track);
         }
@@ -606,27 +612,20 @@ impl MkvDemuxer {
             .ok()
             .and_then(|c| c.checked_add(i64::from(b.rel_timestamp)))
             .ok_or_else(overflow)?;
-        let n = b.frames.len() as u64;
-        // The time the frames of a lace span, in Matroska units: BlockDuration, else
-        // DefaultDuration per frame (rounded down, as ffmpeg does). Without either, every
-        // frame of a lace gets the block's timestamp.
-        let span: Option<u64> = match block_duration {
-            Some(d) => Some(d),
-            None if n > 1 => track
-                .default_duration_ns
-                .and_then(|dd| dd.checked_mul(n))
-                .map(|total| self.timebase.ns_to_units_floor(total)),
-            None => None,
-        };
-        let offset = |i: u64| -> Option<i64> {
-            let s = span?;
-            i64::try_from(u128::from(s) * u128::from(i) / u128::from(n)).ok()
-        };
+        // Start of each frame of a lace relative to the block, in Matroska units (n + 1
+        // entries, the last one the end of the lace), or `None` when unknown.
+        let offsets = lace_offsets(track, &b.frames, block_duration, self.timebase);
+        let offset =
+            |i: u64| -> Option<i64> { offsets.as_ref().and_then(|o| o.get(i as usize).copied()) };
         for (i, frame) in b.frames.into_iter().enumerate() {
             let i = i as u64;
             let start = offset(i).unwrap_or(0);
             let units = base.checked_add(start).ok_or_else(overflow)?;
-            let pts = self.timebase.ticks(units).ok_or_else(overflow)?;
+            let pts = self
+                .timebase
+                .ticks(units)
+                .and_then(|t| t.checked_sub(track.codec_delay))
+                .ok_or_else(overflow)?;
             let duration = match (offset(i), offset(i + 1)) {
                 (Some(a), Some(b)) => u64::try_from(b - a)
                     .ok()
@@ -656,6 +655,62 @@ impl MkvDemuxer {
         }
         Ok(())
     }
+}
+
+/// Where each frame of a block starts, relative to the block, in Matroska units (one entry per
+/// frame plus the end). The span of the lace is the BlockDuration, else DefaultDuration times
+/// the frame count (rounded down to units, ffmpeg's rule), and is split evenly; an Opus lace
+/// without either is spaced by each frame's duration from its TOC byte. Without any of these
+/// (or for a single frame without BlockDuration) the answer is `None`.
+fn lace_offsets(
+    track: &TrackState,
+    frames: &[Bytes],
+    block_duration: Option<u64>,
+    tb: TimeBase,
+) -> Option<Vec<i64>> {
+    let n = frames.len() as u64;
+    let span = match block_duration {
+        Some(d) => Some(d),
+        None if n > 1 => track
+            .default_duration_ns
+            .and_then(|dd| dd.checked_mul(n))
+            .map(|total| tb.ns_to_units_floor(total)),
+        None => None,
+    };
+    if let Some(s) = span {
+        return (0..=n)
+            .map(|i| i64::try_from(u128::from(s) * u128::from(i) / u128::from(n)).ok())
+            .collect();
+    }
+    if track.opus && n > 1 {
+        let mut out = Vec::with_capacity(frames.len() + 1);
+        let mut ns: u64 = 0;
+        out.push(0);
+        for f in frames {
+            ns = ns.checked_add(opus_duration_ns(f)?)?;
+            out.push(i64::try_from(tb.ns_to_units_floor(ns)).ok()?);
+        }
+        return Some(out);
+    }
+    None
+}
+
+/// Duration of an Opus packet from its TOC byte (RFC 6716, section 3.1), in nanoseconds.
+fn opus_duration_ns(packet: &[u8]) -> Option<u64> {
+    let toc = *packet.first()?;
+    let config = toc >> 3;
+    // Frame length in units of 2.5 ms.
+    let quarter_ms: u64 = match config {
+        0..=11 => [4, 8, 16, 24][usize::from(config % 4)],
+        12..=15 => [4, 8][usize::from(config % 2)],
+        _ => [1, 2, 4, 8][usize::from(config % 4)],
+    };
+    let frames: u64 = match toc & 3 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u64::from(*packet.get(1)? & 0x3F),
+    };
+    Some(quarter_ms * frames * 2_500_000)
 }
 
 /// An equivalent error, for repeating a failure on later polls.

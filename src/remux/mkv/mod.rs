@@ -17,7 +17,10 @@
 //!   stripping.
 //!
 //! Times: see [`time`] (one exact timescale per file, 1000 ticks/s for the default
-//! TimestampScale). Packets carry `pts` only (`dts: None`). Laced frames get
+//! TimestampScale). Packets carry `pts` only (`dts: None`). A track's CodecDelay (Opus
+//! pre-skip), rounded to ticks and also given as `Track::codec_delay`, is subtracted from its
+//! packets' times, as ffmpeg does: the first Opus packet has pts `-codec_delay`, and the
+//! decoded sample at time 0 is the first one to present. Laced frames get
 //! `block time + floor(span * i / n)` where `span` is the BlockDuration, else
 //! `floor(DefaultDuration * n / TimestampScale)`; without either, every frame of the lace
 //! has the block's timestamp and no duration. A packet's `duration` is the BlockDuration

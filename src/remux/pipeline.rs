@@ -1,0 +1,302 @@
+//! From input files to one MP4: format detection by magic, opening every input, dropping the
+//! tracks MP4 cannot carry (with a one-line warning each), renumbering the rest in input order,
+//! merging the packets of all inputs by time, and driving the faststart (two passes) or
+//! fragmented (one streaming pass) muxer.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::mp4::demux::Mp4Demuxer;
+use super::mp4::track::{codec_name, time_lt};
+use super::mp4::{EntryOptions, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer};
+use super::{Codec, Packet, RemuxError, Track, TrackKind};
+
+/// Container formats we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// EBML magic 1A 45 DF A3.
+    Matroska,
+    /// An ISO BMFF / QuickTime box first (ftyp, moov, mdat, wide, free, skip).
+    Mp4,
+}
+
+/// Detect the format from the first bytes (at least 8 for MP4).
+pub fn detect(head: &[u8]) -> Option<Format> {
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return Some(Format::Matroska);
+    }
+    match head.get(4..8) {
+        Some(b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip") => Some(Format::Mp4),
+        _ => None,
+    }
+}
+
+/// What `tgmux remux` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RemuxOptions {
+    /// Fragmented output instead of faststart.
+    pub fragmented: bool,
+    /// Minimum fragment duration in seconds.
+    pub fragment_duration: Option<f64>,
+    /// HEVC as hev1.
+    pub hev1: bool,
+}
+
+enum Demux {
+    Mp4(Mp4Demuxer<File>),
+    Mkv(super::mkv_input::MkvInput),
+}
+
+impl Demux {
+    fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
+        match self {
+            Demux::Mp4(d) => d.next_packet(),
+            Demux::Mkv(d) => d.next_packet(),
+        }
+    }
+}
+
+struct Input {
+    demux: Demux,
+    /// Input track id -> (output index, timescale); `None` for dropped tracks.
+    map: Vec<(u64, Option<usize>, u32)>,
+    lookahead: Option<Packet>,
+    done: bool,
+}
+
+impl Input {
+    fn fill(&mut self) -> Result<(), RemuxError> {
+        while self.lookahead.is_none() && !self.done {
+            match self.demux.next_packet()? {
+                None => self.done = true,
+                Some(p) => {
+                    if self
+                        .map
+                        .iter()
+                        .any(|(id, out, _)| *id == p.track && out.is_some())
+                    {
+                        self.lookahead = Some(p);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn time(&self) -> Option<(i64, u32)> {
+        let p = self.lookahead.as_ref()?;
+        let ts = self
+            .map
+            .iter()
+            .find(|m| m.0 == p.track)
+            .map_or(1000, |m| m.2);
+        Some((p.dts.unwrap_or(p.pts), ts))
+    }
+}
+
+/// All inputs of one remux, merged.
+pub struct Inputs {
+    inputs: Vec<Input>,
+    /// The output tracks (ids renumbered 1..), in input order.
+    pub tracks: Vec<Track>,
+    /// One-line warnings about dropped tracks.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("tracks", &self.tracks)
+            .finish()
+    }
+}
+
+fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 16];
+    let mut n = 0;
+    while n < head.len() {
+        let got = file.read(&mut head[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    match detect(&head[..n]) {
+        Some(Format::Mp4) => {
+            let d = Mp4Demuxer::open(File::open(path)?)?;
+            let tracks = d.tracks().to_vec();
+            Ok((Demux::Mp4(d), tracks))
+        }
+        Some(Format::Matroska) => {
+            let (d, tracks) = super::mkv_input::MkvInput::open(File::open(path)?)?;
+            Ok((Demux::Mkv(d), tracks))
+        }
+        None => Err(RemuxError::UnknownFormat),
+    }
+}
+
+impl Inputs {
+    /// Open every input and plan the output tracks.
+    pub fn open(paths: &[PathBuf]) -> Result<Inputs, RemuxError> {
+        let mut inputs = Vec::new();
+        let mut tracks = Vec::new();
+        let mut warnings = Vec::new();
+        for path in paths {
+            let (demux, in_tracks) = open_one(path).map_err(|e| with_path(e, path))?;
+            let mut map = Vec::new();
+            for t in in_tracks {
+                let ts = t.timescale.max(1);
+                if let Codec::Unsupported(_) = t.codec {
+                    warnings.push(format!(
+                        "dropping track {} ({}): MP4 output cannot carry it",
+                        t.id,
+                        codec_name(&t.codec)
+                    ));
+                    map.push((t.id, None, ts));
+                    continue;
+                }
+                let mut out = t.clone();
+                out.id = tracks.len() as u64 + 1;
+                map.push((t.id, Some(tracks.len()), ts));
+                tracks.push(out);
+            }
+            inputs.push(Input {
+                demux,
+                map,
+                lookahead: None,
+                done: false,
+            });
+        }
+        if !tracks.iter().any(|t| t.kind != TrackKind::Subtitle) {
+            return Err(RemuxError::NoTracks);
+        }
+        Ok(Inputs {
+            inputs,
+            tracks,
+            warnings,
+        })
+    }
+
+    /// The next packet of all inputs by decode (else presentation) time, with its output
+    /// track index.
+    pub fn next(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
+        let mut best: Option<(usize, (i64, u32))> = None;
+        for (i, input) in self.inputs.iter_mut().enumerate() {
+            input.fill()?;
+            if let Some(t) = input.time() {
+                if best.is_none_or(|(_, b)| time_lt(t.0, t.1, b.0, b.1)) {
+                    best = Some((i, t));
+                }
+            }
+        }
+        let Some((i, _)) = best else { return Ok(None) };
+        let input = &mut self.inputs[i];
+        let Some(mut p) = input.lookahead.take() else {
+            return Ok(None);
+        };
+        let Some(idx) = input.map.iter().find(|m| m.0 == p.track).and_then(|m| m.1) else {
+            return Ok(None);
+        };
+        p.track = idx as u64 + 1;
+        Ok(Some((idx, p)))
+    }
+}
+
+fn with_path(e: RemuxError, path: &Path) -> RemuxError {
+    match e {
+        RemuxError::Io(io) => RemuxError::Io(std::io::Error::new(
+            io.kind(),
+            format!("{}: {io}", path.display()),
+        )),
+        other => other,
+    }
+}
+
+/// Where the MP4 goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A file path (faststart or fragmented).
+    File(PathBuf),
+    /// Standard output (fragmented only).
+    Stdout,
+}
+
+/// Remux `paths` into one MP4. `warn` receives one line per dropped track.
+pub fn remux_files(
+    paths: &[PathBuf],
+    output: &Output,
+    opts: &RemuxOptions,
+    warn: &mut dyn FnMut(&str),
+) -> Result<(), RemuxError> {
+    let entry = EntryOptions { hev1: opts.hev1 };
+    if !opts.fragmented {
+        let Output::File(out_path) = output else {
+            return Err(RemuxError::Unsupported(
+                "faststart output needs a file; use --fragmented for stdout".into(),
+            ));
+        };
+        // Pass 1: sample tables only.
+        let mut inputs = Inputs::open(paths)?;
+        for w in &inputs.warnings {
+            warn(w);
+        }
+        let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
+        while let Some((idx, p)) = inputs.next()? {
+            plan.add(idx, p)?;
+        }
+        drop(inputs);
+        let header = plan.finish()?;
+        for w in &header.warnings {
+            warn(w);
+        }
+        // Pass 2: the same packets again, written after ftyp+moov.
+        let mut inputs = Inputs::open(paths)?;
+        let file = File::create(out_path)?;
+        let mut writer =
+            FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), &header)?;
+        while let Some((idx, p)) = inputs.next()? {
+            writer.write(idx, p)?;
+        }
+        let buf = writer.finish()?;
+        buf.into_inner()
+            .map_err(|e| RemuxError::Io(e.into_error()))?
+            .sync_data()
+            .ok();
+        return Ok(());
+    }
+    let mut inputs = Inputs::open(paths)?;
+    for w in &inputs.warnings {
+        warn(w);
+    }
+    let mut mux = FragmentedMuxer::new(
+        inputs.tracks.clone(),
+        FragmentOptions {
+            entry,
+            fragment_duration: opts.fragment_duration,
+        },
+    );
+    let mut sink: Box<dyn Write> = match output {
+        Output::File(p) => Box::new(File::create(p)?),
+        Output::Stdout => Box::new(std::io::stdout().lock()),
+    };
+    let mut buf = Vec::with_capacity(1 << 20);
+    while let Some((idx, p)) = inputs.next()? {
+        mux.push(idx, p, &mut buf)?;
+        if !buf.is_empty() {
+            sink.write_all(&buf)?;
+            buf.clear();
+        }
+        for w in mux.take_warnings() {
+            warn(&w);
+        }
+    }
+    mux.finish(&mut buf)?;
+    for w in mux.take_warnings() {
+        warn(&w);
+    }
+    sink.write_all(&buf)?;
+    sink.flush()?;
+    Ok(())
+}
