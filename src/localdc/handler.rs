@@ -66,6 +66,8 @@ pub struct Ctx<'a> {
     pub rng: &'a mut dyn RngCore,
     /// The layer the client announced with `invokeWithLayer` (we answer in 227 regardless).
     pub layer: Option<i32>,
+    /// Set by [`World::handle`]: the constructor id of the innermost (unwrapped) method.
+    pub method: u32,
 }
 
 /// What all DCs of one `tgmux local-dc` process share.
@@ -165,6 +167,7 @@ impl World {
     }
 
     fn dispatch(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Reply {
+        ctx.method = id;
         let is_file = id == functions::upload::GetFile::CONSTRUCTOR_ID
             || id == functions::upload::GetCdnFile::CONSTRUCTOR_ID;
         match ctx.faults.for_rpc(is_file) {
@@ -194,6 +197,15 @@ impl World {
                 }))
             }
             updates::GetState::CONSTRUCTOR_ID => self.get_state(ctx),
+            updates::GetDifference::CONSTRUCTOR_ID => {
+                // Nothing ever happens here: no updates since any state.
+                self.require(ctx).and_then(|_| {
+                    serialize(&enums::updates::Difference::DifferenceEmpty(types::updates::DifferenceEmpty {
+                        date: ctx.now.min(i32::MAX as u64) as i32,
+                        seq: 1,
+                    }))
+                })
+            }
             users::GetUsers::CONSTRUCTOR_ID => decode(body).and_then(|r| self.get_users(ctx, r)),
             users::GetFullUser::CONSTRUCTOR_ID => {
                 decode(body).and_then(|r| self.get_full_user(ctx, r))
@@ -736,6 +748,7 @@ mod tests {
                 faults: &mut self.faults,
                 rng: &mut self.rng,
                 layer: None,
+                method: 0,
             };
             self.world.handle(&mut ctx, Bytes::from(body))
         }

@@ -13,7 +13,13 @@ use super::faults::FaultSpec;
 use super::handler::World;
 use super::media::Library;
 use super::objects::DcAddress;
+use super::conn::{KeyStore, Shared};
 use super::server::{bind, Servers};
+use crate::mtproto::auth::server::ServerConfig as AuthConfig;
+use crate::mtproto::session::SaltSchedule;
+
+/// How long each server salt is current.
+const SALT_PERIOD_SECS: i64 = 3600;
 
 /// Most DCs one process runs.
 pub const MAX_DCS: u8 = 16;
@@ -118,13 +124,15 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             dcs[0].port,
             dcs[dcs.len() - 1].port
         );
-        let world = Arc::new(World::new(library, dcs, spec, key));
-        let servers = Servers {
-            listeners,
+        let world = Arc::new(World::new(library, dcs, spec));
+        let shared = Arc::new(Shared {
             world,
+            auth: Arc::new(AuthConfig { keys: vec![key] }),
+            keys: KeyStore::default(),
+            salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
             seed: opts.seed,
-            verbose: opts.verbose,
-        };
+        });
+        let servers = Servers { listeners, shared, verbose: opts.verbose };
         servers
             .run(async {
                 let _ = tokio::signal::ctrl_c().await;
