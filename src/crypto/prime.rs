@@ -82,6 +82,8 @@ fn is_probable_prime_with<R: RngCore + ?Sized>(
 /// A random prime of exactly `bits` bits with its top two bits set (so a product of two such
 /// primes has exactly `2 * bits` bits), 40 Miller–Rabin rounds.
 pub fn random_prime<R: RngCore + ?Sized>(bits: u64, rng: &mut R) -> BigUint {
+    // Two bits is the least that has room for the two top bits (and gives 3).
+    let bits = bits.max(2);
     let primes: Vec<u32> = small_primes().collect();
     let top = (BigUint::one() << (bits - 1)) | (BigUint::one() << (bits - 2));
     loop {
@@ -143,5 +145,7 @@ mod tests {
         assert_eq!(p.bits(), 256);
         assert!(p.bit(254));
         assert!(is_probable_prime(&p, 20, &mut rng));
+        assert_eq!(random_prime(0, &mut rng), BigUint::from(3u32));
+        assert_eq!(random_prime(2, &mut rng), BigUint::from(3u32));
     }
 }
