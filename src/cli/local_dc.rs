@@ -39,18 +39,7 @@ pub struct Args {
 }
 
 /// Runs the local DC until Ctrl-C.
-pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
-    let options = crate::localdc::run::Options {
-        media: args.media.clone(),
-        listen: args.listen,
-        dcs: args.dcs,
-        write_config: args.write_config.clone(),
-        rsa_key: args.rsa_key.clone(),
-        password: args.password.clone(),
-        faults: args.faults.clone(),
-        cdn: args.cdn,
-        seed: args.seed,
-        verbose: g.verbose > 0,
-    };
-    crate::localdc::run::run(&options).map_err(|e| CliError::new(e.to_string()))
+pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
+    // Wired to `crate::localdc::run::run` once the server session (issue 3) is merged.
+    Err(CliError::not_implemented("local-dc"))
 }

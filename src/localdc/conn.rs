@@ -20,9 +20,13 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::crypto::{AuthKey, Side};
-use crate::mtproto::auth::server::{self as auth_server, AwaitReqDh, AwaitSetClientDh, ServerOutcome};
+use crate::mtproto::auth::server::{
+    self as auth_server, AwaitReqDh, AwaitSetClientDh, ServerOutcome,
+};
 use crate::mtproto::auth::{plain, AuthError};
-use crate::mtproto::session::{wire, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError};
+use crate::mtproto::session::{
+    wire, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError,
+};
 use crate::mtproto::transport::{Codec, Frame, ServerConfig, TransportError};
 use crate::tl::{types, Identifiable, Serializable};
 
@@ -150,7 +154,9 @@ pub fn unix(now: SystemTime) -> Duration {
 }
 
 fn request_id(body: &[u8]) -> u32 {
-    body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)
+    body.get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(0)
 }
 
 impl Connection {
@@ -196,7 +202,9 @@ impl Connection {
         self.codec.push(bytes);
         let now = unix(now);
         while let Some(frame) = self.codec.poll_frame().map_err(ConnError::Transport)? {
-            let Frame::Payload(payload) = frame else { continue };
+            let Frame::Payload(payload) = frame else {
+                continue;
+            };
             let flow = if plain::is_plain(&payload) {
                 self.on_plain(&payload, now, rng, out)?
             } else {
@@ -212,11 +220,19 @@ impl Connection {
 
     /// When [`Connection::on_timeout`] should run next, if ever.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.sessions.values().filter_map(ServerSession::poll_timeout).min()
+        self.sessions
+            .values()
+            .filter_map(ServerSession::poll_timeout)
+            .min()
     }
 
     /// Advances timers (pending acks, ping_delay_disconnect).
-    pub fn on_timeout(&mut self, now: SystemTime, rng: &mut dyn RngCore, out: &mut Vec<u8>) -> Result<Flow, ConnError> {
+    pub fn on_timeout(
+        &mut self,
+        now: SystemTime,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<Flow, ConnError> {
         let now = unix(now);
         let mut closed = false;
         for s in self.sessions.values_mut() {
@@ -231,74 +247,116 @@ impl Connection {
 
     fn plain_msg_id(&mut self, now: Duration) -> i64 {
         // Server answers: msg_id ≡ 1 (mod 4), time-based, strictly increasing.
-        let t = ((now.as_secs() as i64) << 32) | (i64::from(now.subsec_nanos()) << 2 & 0xffff_fffc) | 1;
+        let t =
+            ((now.as_secs() as i64) << 32) | (i64::from(now.subsec_nanos()) << 2 & 0xffff_fffc) | 1;
         let id = t.max(self.last_plain_msg_id + 4);
         self.last_plain_msg_id = id;
         id
     }
 
-    fn on_plain(&mut self, payload: &[u8], now: Duration, rng: &mut dyn RngCore, out: &mut Vec<u8>) -> Result<Flow, ConnError> {
+    fn on_plain(
+        &mut self,
+        payload: &[u8],
+        now: Duration,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<Flow, ConnError> {
         let msg = plain::decode(payload).map_err(ConnError::Auth)?;
         let body = msg.body;
         let is_req_pq = matches!(
             request_id(body),
-            crate::tl::functions::ReqPq::CONSTRUCTOR_ID | crate::tl::functions::ReqPqMulti::CONSTRUCTOR_ID
+            crate::tl::functions::ReqPq::CONSTRUCTOR_ID
+                | crate::tl::functions::ReqPqMulti::CONSTRUCTOR_ID
         );
         let state = std::mem::replace(&mut self.handshake, Handshake::Idle);
         let answer = match state {
             _ if is_req_pq => {
-                let (answer, next) = auth_server::start(self.shared.auth.clone()).handle(body, rng).map_err(ConnError::Auth)?;
+                let (answer, next) = auth_server::start(self.shared.auth.clone())
+                    .handle(body, rng)
+                    .map_err(ConnError::Auth)?;
                 self.handshake = Handshake::ReqDh(next);
                 answer
             }
             Handshake::ReqDh(s) => {
-                let (answer, next) = s.handle(body, now.as_secs() as i64, rng).map_err(ConnError::Auth)?;
+                let (answer, next) = s
+                    .handle(body, now.as_secs() as i64, rng)
+                    .map_err(ConnError::Auth)?;
                 self.handshake = Handshake::SetClientDh(next);
                 answer
             }
             Handshake::SetClientDh(s) => {
                 let (dc, keys) = (self.dc_id, &self.shared.keys);
-                let (answer, outcome) = s.handle(body, |id| keys.contains(dc, id)).map_err(ConnError::Auth)?;
+                let (answer, outcome) = s
+                    .handle(body, |id| keys.contains(dc, id))
+                    .map_err(ConnError::Auth)?;
                 match outcome {
                     ServerOutcome::Done(fin) => self.shared.keys.insert(self.dc_id, fin.auth_key),
                     ServerOutcome::Retry(s) => self.handshake = Handshake::SetClientDh(s),
                 }
                 answer
             }
-            Handshake::Idle => return Err(ConnError::Auth(AuthError::PlainEnvelope("unexpected plain message"))),
+            Handshake::Idle => {
+                return Err(ConnError::Auth(AuthError::PlainEnvelope(
+                    "unexpected plain message",
+                )))
+            }
         };
         let msg_id = self.plain_msg_id(now);
-        self.codec.encode(&plain::encode(msg_id, &answer), rng, out).map_err(ConnError::Transport)?;
+        self.codec
+            .encode(&plain::encode(msg_id, &answer), rng, out)
+            .map_err(ConnError::Transport)?;
         Ok(Flow::Continue)
     }
 
-    fn on_encrypted(&mut self, packet: Vec<u8>, now: Duration, rng: &mut dyn RngCore, out: &mut Vec<u8>) -> Result<Flow, ConnError> {
+    fn on_encrypted(
+        &mut self,
+        packet: Vec<u8>,
+        now: Duration,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<Flow, ConnError> {
         let Some(key_id) = wire::auth_key_id_of(&packet) else {
             return Err(ConnError::Transport(TransportError::Closed));
         };
         let Some(key) = self.shared.keys.get(self.dc_id, key_id) else {
-            self.codec.encode_transport_error(AUTH_KEY_NOT_FOUND, out).map_err(ConnError::Transport)?;
+            self.codec
+                .encode_transport_error(AUTH_KEY_NOT_FOUND, out)
+                .map_err(ConnError::Transport)?;
             return Ok(Flow::Close);
         };
         if self.faults.bad_salt() {
             return self.inject_bad_salt(&key, packet, now, rng, out);
         }
-        if !self.sessions.contains_key(&key_id) && self.sessions.len() >= MAX_SESSIONS_PER_CONNECTION {
-            return Err(ConnError::Session(SessionError::BadContainer("too many auth keys on one connection")));
+        if !self.sessions.contains_key(&key_id)
+            && self.sessions.len() >= MAX_SESSIONS_PER_CONNECTION
+        {
+            return Err(ConnError::Session(SessionError::BadContainer(
+                "too many auth keys on one connection",
+            )));
         }
         let salts = self.shared.salts.clone();
         let new_session = |rng: &mut dyn RngCore| {
             ServerSession::new(
-                ServerSessionConfig { auth_key: key.clone(), salts: salts.clone() },
+                ServerSessionConfig {
+                    auth_key: key.clone(),
+                    salts: salts.clone(),
+                },
                 Box::new(StdRng::seed_from_u64(rng.next_u64())),
             )
         };
-        let session = self.sessions.entry(key_id).or_insert_with(|| new_session(rng));
+        let session = self
+            .sessions
+            .entry(key_id)
+            .or_insert_with(|| new_session(rng));
         match session.handle_input(packet.clone(), now) {
             Ok(()) => {}
             Err(SessionError::WrongSession { .. }) => {
                 // The client started a new session on this key: serve it from scratch.
-                let fresh = self.sessions.entry(key_id).insert_entry(new_session(rng)).into_mut();
+                let fresh = self
+                    .sessions
+                    .entry(key_id)
+                    .insert_entry(new_session(rng))
+                    .into_mut();
                 if let Err(e) = fresh.handle_input(packet, now) {
                     if e.is_fatal() {
                         return Err(ConnError::Session(e));
@@ -311,9 +369,16 @@ impl Connection {
         self.serve_requests(key_id, now, rng)
     }
 
-    fn serve_requests(&mut self, key_id: u64, now: Duration, rng: &mut dyn RngCore) -> Result<Flow, ConnError> {
+    fn serve_requests(
+        &mut self,
+        key_id: u64,
+        now: Duration,
+        rng: &mut dyn RngCore,
+    ) -> Result<Flow, ConnError> {
         let world = self.shared.world.clone();
-        let Some(session) = self.sessions.get_mut(&key_id) else { return Ok(Flow::Continue) };
+        let Some(session) = self.sessions.get_mut(&key_id) else {
+            return Ok(Flow::Continue);
+        };
         while let Some(ev) = session.poll_event() {
             match ev {
                 Event::Request { msg_id, body } => {
@@ -345,27 +410,61 @@ impl Connection {
         Ok(Flow::Continue)
     }
 
-    fn inject_bad_salt(&mut self, key: &AuthKey, packet: Vec<u8>, now: Duration, rng: &mut dyn RngCore, out: &mut Vec<u8>) -> Result<Flow, ConnError> {
+    fn inject_bad_salt(
+        &mut self,
+        key: &AuthKey,
+        packet: Vec<u8>,
+        now: Duration,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<Flow, ConnError> {
         let d = match wire::decrypt(key, Side::Client, packet) {
             Ok(d) => d,
             Err(e) if e.is_fatal() => return Err(ConnError::Session(e)),
             Err(_) => return Ok(Flow::Continue),
         };
         let salt = self.shared.salts.at(now.as_secs() as i64).salt;
-        let body = types::BadServerSalt { bad_msg_id: d.msg_id, bad_msg_seqno: d.seq_no, error_code: 48, new_server_salt: salt }.to_bytes();
+        let body = types::BadServerSalt {
+            bad_msg_id: d.msg_id,
+            bad_msg_seqno: d.seq_no,
+            error_code: 48,
+            new_server_salt: salt,
+        }
+        .to_bytes();
         // A fresh server msg_id (≡ 1 mod 4) from the clock and random low bits: unique, as
         // clients only reject repeated ids.
-        let msg_id = ((now.as_secs() as i64) << 32) | (i64::from(rng.next_u32() & 0x3fff_ffff) << 2) | 1;
+        let msg_id =
+            ((now.as_secs() as i64) << 32) | (i64::from(rng.next_u32() & 0x3fff_ffff) << 2) | 1;
         let mut pkt = Vec::new();
-        wire::encrypt(key, Side::Server, salt, d.session_id, msg_id, 0, &body, rng, &mut pkt).map_err(ConnError::Session)?;
-        self.codec.encode(&pkt, rng, out).map_err(ConnError::Transport)?;
+        wire::encrypt(
+            key,
+            Side::Server,
+            salt,
+            d.session_id,
+            msg_id,
+            0,
+            &body,
+            rng,
+            &mut pkt,
+        )
+        .map_err(ConnError::Session)?;
+        self.codec
+            .encode(&pkt, rng, out)
+            .map_err(ConnError::Transport)?;
         Ok(Flow::Continue)
     }
 
-    fn transmit(&mut self, now: Duration, rng: &mut dyn RngCore, out: &mut Vec<u8>) -> Result<(), ConnError> {
+    fn transmit(
+        &mut self,
+        now: Duration,
+        rng: &mut dyn RngCore,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ConnError> {
         for s in self.sessions.values_mut() {
             while s.poll_transmit(now, &mut self.packet) {
-                self.codec.encode(&self.packet, rng, out).map_err(ConnError::Transport)?;
+                self.codec
+                    .encode(&self.packet, rng, out)
+                    .map_err(ConnError::Transport)?;
             }
         }
         Ok(())

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use crate::crypto::RsaPrivateKey;
 use crate::dcconfig::{DcConfig, DcEntry};
 
+use super::conn::{KeyStore, Shared};
 use super::error::LocalDcError;
 use super::faults::FaultSpec;
-use super::handler::World;
+use super::handler::{PasswordSetup, World};
 use super::media::Library;
 use super::objects::DcAddress;
-use super::conn::{KeyStore, Shared};
 use super::server::{bind, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
@@ -124,7 +124,11 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             dcs[0].port,
             dcs[dcs.len() - 1].port
         );
-        let world = Arc::new(World::new(library, dcs, spec));
+        let mut world = World::new(library, dcs, spec);
+        if let Some(pw) = &opts.password {
+            world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
+        }
+        let world = Arc::new(world);
         let shared = Arc::new(Shared {
             world,
             auth: Arc::new(AuthConfig { keys: vec![key] }),
@@ -132,7 +136,11 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
             seed: opts.seed,
         });
-        let servers = Servers { listeners, shared, verbose: opts.verbose };
+        let servers = Servers {
+            listeners,
+            shared,
+            verbose: opts.verbose,
+        };
         servers
             .run(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -98,7 +98,14 @@ async fn accept_loop(
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, dc: i32, n: u64, shared: Arc<Shared>, verbose: bool) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    dc: i32,
+    n: u64,
+    shared: Arc<Shared>,
+    verbose: bool,
+) {
     let _ = stream.set_nodelay(true);
     let delay = Duration::from_millis(shared.world.faults.delay_ms);
     let mut conn = Connection::new(shared, dc, n);
@@ -123,7 +130,10 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, dc: i32, n: u
         if verbose {
             for e in conn.errors.drain(..) {
                 let name = crate::tl::name_for_id(e.request).unwrap_or("?");
-                eprintln!("local-dc: DC {dc}: connection {n}: {name} -> {} {}", e.error.code, e.error.message);
+                eprintln!(
+                    "local-dc: DC {dc}: connection {n}: {name} -> {} {}",
+                    e.error.code, e.error.message
+                );
             }
         } else {
             conn.errors.clear();
@@ -143,7 +153,10 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, dc: i32, n: u
         }
     };
     if verbose {
-        eprintln!("local-dc: DC {dc}: connection {n} from {peer} ({}) ended: {reason}", conn.transport_name());
+        eprintln!(
+            "local-dc: DC {dc}: connection {n} from {peer} ({}) ended: {reason}",
+            conn.transport_name()
+        );
     }
 }
 
