@@ -389,7 +389,9 @@ impl MkvDemuxer {
         let pos = self.buf_at;
         self.buf.advance(h.len);
         self.buf_at += h.len as u64;
-        let end = h.size.map(|s| pos + h.len as u64 + s); // checked by the fit test or top level
+        let end = h
+            .size
+            .map(|s| pos.saturating_add(h.len as u64).saturating_add(s));
         self.open.push(Open { id: h.id, end });
     }
 
