@@ -162,6 +162,12 @@ impl MkvDemuxer {
         self.buf_at
     }
 
+    /// Bytes pushed but not yet consumed: at most one element (a block, or Info/Tracks/Cues)
+    /// plus whatever the caller pushed beyond it.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Ticks per second of every track's times (see [`super::time`]).
     pub fn timescale(&self) -> u32 {
         self.timebase.timescale
