@@ -96,3 +96,60 @@ fn synthetic_against_ffprobe() {
         check_structure(&r);
     }
 }
+
+/// Memory stays bounded by one block plus one push, not by a Cluster: 300 KB Clusters of
+/// 60 KB and 9 KB blocks, pushed 64 KiB at a time.
+#[test]
+fn buffers_one_block_not_a_cluster() {
+    use mkv_util::ebml::*;
+    use tgmux::remux::mkv::{MkvDemuxer, MkvEvent};
+    let info = el(0x1549_A966, &uint(0x2AD7B1, 1_000_000));
+    let tracks = el(
+        0x1654_AE6B,
+        &el(
+            0xAE,
+            &cat(&[uint(0xD7, 1), uint(0x83, 1), text(0x86, "V_MPEG4/ISO/AVC")]),
+        ),
+    );
+    let mut body = cat(&[info, tracks]);
+    for c in 0..20u64 {
+        let mut cluster = uint(0xE7, c * 1000);
+        for i in 0..25i16 {
+            let len = if i == 0 { 60_000 } else { 9_000 };
+            cluster.extend(el(
+                0xA3,
+                &block_body(1, i * 40, if i == 0 { 0x80 } else { 0 }, &noise(c, len)),
+            ));
+        }
+        body.extend(el_sized(
+            0x1F43_B675,
+            &cluster,
+            if c % 2 == 0 {
+                None
+            } else {
+                Some(cluster.len() as u64)
+            },
+        ));
+    }
+    let data = cat(&[header("matroska"), el_sized(0x1853_8067, &body, None)]);
+    let mut d = MkvDemuxer::new();
+    let mut chunks = data.chunks(64 * 1024);
+    let (mut max, mut packets, mut keys) = (0, 0, 0);
+    loop {
+        max = max.max(d.buffered());
+        match d.poll().unwrap() {
+            Some(MkvEvent::Packet(p)) => {
+                packets += 1;
+                keys += usize::from(p.keyframe);
+            }
+            Some(MkvEvent::End) => break,
+            Some(MkvEvent::Tracks(_)) => {}
+            None => match chunks.next() {
+                Some(c) => d.push(c),
+                None => d.finish(),
+            },
+        }
+    }
+    assert_eq!((packets, keys), (500, 20));
+    assert!(max <= 64 * 1024 + 60_100, "buffered up to {max} bytes");
+}

@@ -13,7 +13,7 @@ use super::time::TimeBase;
 use super::tracks::TrackEntry;
 use crate::remux::{Codec, TextFormat, Track, TrackKind};
 
-/// The codec for a CodecID (`kind` disambiguates nothing today but documents intent).
+/// The model codec for a Matroska CodecID; ids MP4 cannot carry map to `Unsupported(id)`.
 pub fn codec_for(codec_id: &str) -> Codec {
     match codec_id {
         "V_MPEG4/ISO/AVC" => Codec::H264,

@@ -55,6 +55,8 @@ struct TrackState {
     default_duration_ns: Option<u64>,
     /// Opus: laced frames without DefaultDuration are spaced by their TOC durations.
     opus: bool,
+    /// SeekPreRoll in ticks.
+    seek_pre_roll: u64,
     /// CodecDelay in ticks, subtracted from every timestamp of the track.
     codec_delay: i64,
 }
@@ -160,6 +162,12 @@ impl MkvDemuxer {
         self.buf_at
     }
 
+    /// Bytes pushed but not yet consumed: at most one element (a block, or Info/Tracks/Cues)
+    /// plus whatever the caller pushed beyond it.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Ticks per second of every track's times (see [`super::time`]).
     pub fn timescale(&self) -> u32 {
         self.timebase.timescale
@@ -169,6 +177,16 @@ impl MkvDemuxer {
     pub fn duration(&self) -> Option<f64> {
         self.duration_units
             .map(|d| d * self.timebase.per_unit as f64)
+    }
+
+    /// A track's SeekPreRoll in ticks (how much to decode before a seek target, e.g. 80 ms
+    /// for Opus), 0 when unknown or before the Tracks event. The shared model has no field
+    /// for it, so it is offered here.
+    pub fn seek_pre_roll(&self, track: u64) -> u64 {
+        self.tracks
+            .iter()
+            .find(|t| t.number == track)
+            .map_or(0, |t| t.seek_pre_roll)
     }
 
     /// The seek index from Cues read so far (usually complete only at the end, since muxers
@@ -377,7 +395,9 @@ impl MkvDemuxer {
         let pos = self.buf_at;
         self.buf.advance(h.len);
         self.buf_at += h.len as u64;
-        let end = h.size.map(|s| pos + h.len as u64 + s); // checked by the fit test or top level
+        let end = h
+            .size
+            .map(|s| pos.saturating_add(h.len as u64).saturating_add(s));
         self.open.push(Open { id: h.id, end });
     }
 
@@ -588,6 +608,7 @@ impl MkvDemuxer {
                 default_duration_ns: e.default_duration_ns,
                 codec_delay: i64::try_from(track.codec_delay).unwrap_or(i64::MAX),
                 opus: track.codec == crate::remux::Codec::Opus,
+                seek_pre_roll: self.timebase.ns_to_ticks(e.seek_pre_roll_ns),
             });
             model.push(track);
         }
