@@ -260,10 +260,9 @@ pub fn remux_files(
             writer.write(idx, p)?;
         }
         let buf = writer.finish()?;
+        // Flushed to the kernel, as cp and ffmpeg do; no fsync.
         buf.into_inner()
-            .map_err(|e| RemuxError::Io(e.into_error()))?
-            .sync_data()
-            .ok();
+            .map_err(|e| RemuxError::Io(e.into_error()))?;
         return Ok(());
     }
     let mut inputs = Inputs::open(paths)?;
