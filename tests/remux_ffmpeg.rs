@@ -776,3 +776,54 @@ fn transformer_streams_mkv_to_fmp4_with_index() {
         .and_then(|_| bad.finish());
     assert!(r.is_err());
 }
+
+#[test]
+fn stdin_to_stdout_output_begins_before_input_ends() {
+    use std::io::{Read, Write};
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("pipe");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO2} {AUDIO2} {H264} -c:a aac"),
+        "in.mkv",
+    );
+    let bytes = std::fs::read(&input).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["remux", "-", "-o", "-", "--fragmented"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    all.extend_from_slice(&buf[..n]);
+                    let _ = tx.send(all.len());
+                }
+            }
+        }
+        all
+    });
+    let half = bytes.len() * 6 / 10;
+    stdin.write_all(&bytes[..half]).unwrap();
+    stdin.flush().unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    assert!(got.is_ok(), "no output while the input was still open");
+    stdin.write_all(&bytes[half..]).unwrap();
+    drop(stdin);
+    let out = reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    let path = dir.path("piped.mp4");
+    std::fs::write(&path, &out).unwrap();
+    assert_eq!(av(&streams(&path)).len(), 2);
+}
