@@ -446,6 +446,41 @@ fn malformed_inputs_give_clean_errors() {
         std::fs::write(&p, data).unwrap();
         expect_clean_error(&dir, &p);
     }
+    // Matroska: truncated anywhere (a download cut short) and EBML magic followed by garbage.
+    let mkv = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} -c:v libx264 -c:a aac"),
+        "good.mkv",
+    );
+    let mkv_bytes = std::fs::read(&mkv).unwrap();
+    for (name, data) in [
+        ("cut.mkv", mkv_bytes[..mkv_bytes.len() / 2].to_vec()),
+        ("head.mkv", mkv_bytes[..64].to_vec()),
+        (
+            "ebml-garbage.mkv",
+            [&[0x1a, 0x45, 0xdf, 0xa3][..], &[0xff; 64]].concat(),
+        ),
+    ] {
+        let p = dir.path(name);
+        std::fs::write(&p, data).unwrap();
+        expect_clean_error(&dir, &p);
+    }
+    for cut in (0..mkv_bytes.len()).step_by(mkv_bytes.len() / 30 + 1) {
+        let p = dir.path("cut2.mkv");
+        std::fs::write(&p, &mkv_bytes[..cut]).unwrap();
+        for frag in [false, true] {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("remux").arg(&p).arg("-o").arg(dir.path("cut2.mp4"));
+            if frag {
+                cmd.arg("--fragmented");
+            }
+            let (ok, _, err) = run(&mut cmd, Duration::from_secs(30));
+            assert!(
+                !ok && err.trim().lines().count() == 1 && !err.contains("panicked"),
+                "cut at {cut}: {err}"
+            );
+        }
+    }
     // Every truncation point of the moov-at-end file either fails cleanly or succeeds.
     for cut in (0..bytes.len()).step_by(bytes.len() / 40 + 1) {
         let p = dir.path("cut.mov");
