@@ -128,8 +128,11 @@ fn ffmpeg(dir: &TempDir, args: &str, out: &str) -> PathBuf {
     path
 }
 
-const VIDEO: &str = "-f lavfi -i testsrc=size=160x120:rate=25:duration=2";
-const AUDIO: &str = "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=2";
+const VIDEO: &str = "-f lavfi -i testsrc=size=160x120:rate=25:duration=1.2";
+const AUDIO: &str = "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=1.2";
+/// Two-second inputs where the fragment count matters.
+const VIDEO2: &str = "-f lavfi -i testsrc=size=160x120:rate=25:duration=2";
+const AUDIO2: &str = "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=2";
 
 /// One packet line of framemd5.
 #[derive(Debug)]
@@ -226,6 +229,11 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
             in_streams.push((input.clone(), i));
         }
     }
+    // The input side of every comparison, computed once for both outputs.
+    let expected: Vec<(f64, Vec<Pkt>)> = in_streams
+        .iter()
+        .map(|(input, i)| framemd5(input, *i))
+        .collect();
     for fragmented in [false, true] {
         let out = dir.path(if fragmented {
             "out-frag.mp4"
@@ -266,8 +274,8 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
             "{name} ({mode}): A/V stream count"
         );
         let mut shift: Option<f64> = None;
-        for (n, (input, in_idx)) in in_streams.iter().enumerate() {
-            let (tb_in, a) = framemd5(input, *in_idx);
+        for (n, (tb_in, a)) in expected.iter().enumerate() {
+            let tb_in = *tb_in;
             let (tb_out, b) = framemd5(&out, out_av[n]);
             assert_eq!(
                 a.len(),
@@ -303,6 +311,55 @@ fn mov_h264_aac() {
         "in.mov",
     );
     check("mov_h264_aac", &dir, &[input], 0);
+}
+
+#[test]
+fn mov_v2_sound_description_96khz() {
+    if !oracles() {
+        return;
+    }
+    // ffmpeg writes a QuickTime v2 sound description when the rate does not fit 16 bits.
+    let dir = TempDir::new("mov_v2");
+    let input = ffmpeg(
+        &dir,
+        "-f lavfi -i sine=frequency=440:sample_rate=96000:duration=1 -c:a aac -f mov",
+        "in.mov",
+    );
+    let bytes = std::fs::read(&input).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"mp4a").unwrap();
+    assert_eq!(
+        &bytes[at + 12..at + 14],
+        &[0, 2],
+        "expected a v2 sound description"
+    );
+    check("mov_v2", &dir, &[input.clone()], 0);
+    let out = dir.path("out-fast.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    let (_, probe, _) = run(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=sample_rate,channels",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&out),
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe).trim().trim_end_matches(','),
+        "96000,1"
+    );
 }
 
 #[test]
@@ -388,6 +445,41 @@ fn malformed_inputs_give_clean_errors() {
         let p = dir.path(name);
         std::fs::write(&p, data).unwrap();
         expect_clean_error(&dir, &p);
+    }
+    // Matroska: truncated anywhere (a download cut short) and EBML magic followed by garbage.
+    let mkv = ffmpeg(
+        &dir,
+        &format!("{VIDEO} {AUDIO} -c:v libx264 -c:a aac"),
+        "good.mkv",
+    );
+    let mkv_bytes = std::fs::read(&mkv).unwrap();
+    for (name, data) in [
+        ("cut.mkv", mkv_bytes[..mkv_bytes.len() / 2].to_vec()),
+        ("head.mkv", mkv_bytes[..64].to_vec()),
+        (
+            "ebml-garbage.mkv",
+            [&[0x1a, 0x45, 0xdf, 0xa3][..], &[0xff; 64]].concat(),
+        ),
+    ] {
+        let p = dir.path(name);
+        std::fs::write(&p, data).unwrap();
+        expect_clean_error(&dir, &p);
+    }
+    for cut in (0..mkv_bytes.len()).step_by(mkv_bytes.len() / 30 + 1) {
+        let p = dir.path("cut2.mkv");
+        std::fs::write(&p, &mkv_bytes[..cut]).unwrap();
+        for frag in [false, true] {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("remux").arg(&p).arg("-o").arg(dir.path("cut2.mp4"));
+            if frag {
+                cmd.arg("--fragmented");
+            }
+            let (ok, _, err) = run(&mut cmd, Duration::from_secs(30));
+            assert!(
+                !ok && err.trim().lines().count() == 1 && !err.contains("panicked"),
+                "cut at {cut}: {err}"
+            );
+        }
     }
     // Every truncation point of the moov-at-end file either fails cleanly or succeeds.
     for cut in (0..bytes.len()).step_by(bytes.len() / 40 + 1) {
@@ -529,13 +621,13 @@ fn mkv_multi_audio_srt() {
     let srt = dir.path("s.srt");
     std::fs::write(
         &srt,
-        "1\n00:00:00,200 --> 00:00:00,800\n<i>Hello</i>\n\n2\n00:00:01,000 --> 00:00:01,500\nWorld, again\n",
+        "1\n00:00:00,200 --> 00:00:00,800\n<i>Hello</i>\n\n2\n00:00:00,900 --> 00:00:01,100\nWorld, again\n",
     )
     .unwrap();
     let input = ffmpeg(
         &dir,
         &format!(
-            "{VIDEO} {AUDIO} -f lavfi -i sine=frequency=880:sample_rate=44100:duration=2 -i {} \
+            "{VIDEO} {AUDIO} -f lavfi -i sine=frequency=880:sample_rate=44100:duration=1.2 -i {} \
              -map 0 -map 1 -map 2 -map 3 {H264} -c:a:0 aac -c:a:1 libopus -c:s srt",
             srt.display()
         ),
@@ -632,7 +724,11 @@ fn fragmented_to_stdout_streams() {
         return;
     }
     let dir = TempDir::new("stdout");
-    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO2} {AUDIO2} {H264} -c:a aac"),
+        "in.mkv",
+    );
     let (ok, out, err) = run(
         Command::new(BIN).arg("remux").arg(&input).args([
             "-o",
@@ -662,7 +758,11 @@ fn transformer_streams_mkv_to_fmp4_with_index() {
         return;
     }
     let dir = TempDir::new("transformer");
-    let input = ffmpeg(&dir, &format!("{VIDEO} {AUDIO} {H264} -c:a aac"), "in.mkv");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO2} {AUDIO2} {H264} -c:a aac"),
+        "in.mkv",
+    );
     let bytes = std::fs::read(&input).unwrap();
     let mut t = MkvToFmp4::new(FragmentOptions::default());
     let mut out = Vec::new();
@@ -710,4 +810,55 @@ fn transformer_streams_mkv_to_fmp4_with_index() {
         .push(b"not a matroska file at all")
         .and_then(|_| bad.finish());
     assert!(r.is_err());
+}
+
+#[test]
+fn stdin_to_stdout_output_begins_before_input_ends() {
+    use std::io::{Read, Write};
+    if !oracles() {
+        return;
+    }
+    let dir = TempDir::new("pipe");
+    let input = ffmpeg(
+        &dir,
+        &format!("{VIDEO2} {AUDIO2} {H264} -c:a aac"),
+        "in.mkv",
+    );
+    let bytes = std::fs::read(&input).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["remux", "-", "-o", "-", "--fragmented"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    all.extend_from_slice(&buf[..n]);
+                    let _ = tx.send(all.len());
+                }
+            }
+        }
+        all
+    });
+    let half = bytes.len() * 6 / 10;
+    stdin.write_all(&bytes[..half]).unwrap();
+    stdin.flush().unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    assert!(got.is_ok(), "no output while the input was still open");
+    stdin.write_all(&bytes[half..]).unwrap();
+    drop(stdin);
+    let out = reader.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    let path = dir.path("piped.mp4");
+    std::fs::write(&path, &out).unwrap();
+    assert_eq!(av(&streams(&path)).len(), 2);
 }

@@ -1,13 +1,13 @@
-//! Matroska input for the file pipeline: the streaming demuxer over a file, read in order.
+//! Matroska input for the file pipeline: the streaming demuxer over any reader, read in order.
 
-use std::fs::File;
+use std::io::Read;
 
 use super::mkv::{demux_reader, MkvEvent, MkvReader};
 use super::{Packet, RemuxError, Track};
 
 /// A Matroska file being demuxed.
 pub struct MkvInput {
-    reader: MkvReader<File>,
+    reader: MkvReader<Box<dyn Read>>,
 }
 
 impl std::fmt::Debug for MkvInput {
@@ -18,7 +18,7 @@ impl std::fmt::Debug for MkvInput {
 
 impl MkvInput {
     /// Open and read up to the Tracks element.
-    pub fn open(file: File) -> Result<(MkvInput, Vec<Track>), RemuxError> {
+    pub fn open(file: Box<dyn Read>) -> Result<(MkvInput, Vec<Track>), RemuxError> {
         let mut reader = demux_reader(file);
         loop {
             match reader.next() {

@@ -112,9 +112,17 @@ impl std::fmt::Debug for Inputs {
     }
 }
 
+/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work); MP4/MOV
+/// needs a regular file because its index may sit at the end.
 fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
-    let mut file = File::open(path)?;
-    let mut head = [0u8; 16];
+    let stdin = path.as_os_str() == "-";
+    let mut file = if stdin {
+        File::open("/dev/stdin")?
+    } else {
+        File::open(path)?
+    };
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let mut head = vec![0u8; 16];
     let mut n = 0;
     while n < head.len() {
         let got = file.read(&mut head[n..])?;
@@ -123,18 +131,33 @@ fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
         }
         n += got;
     }
-    match detect(&head[..n]) {
+    head.truncate(n);
+    match detect(&head) {
         Some(Format::Mp4) => {
+            if !regular {
+                return Err(RemuxError::Unsupported(
+                    "MP4/MOV input from a pipe (its index may be at the end): save it to a file first".into(),
+                ));
+            }
             let d = Mp4Demuxer::open(File::open(path)?)?;
             let tracks = d.tracks().to_vec();
             Ok((Demux::Mp4(d), tracks))
         }
         Some(Format::Matroska) => {
-            let (d, tracks) = super::mkv_input::MkvInput::open(File::open(path)?)?;
+            // The bytes used for detection go first, then the rest: no reopening, no seeking.
+            let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
+            let (d, tracks) = super::mkv_input::MkvInput::open(reader)?;
             Ok((Demux::Mkv(d), tracks))
         }
         None => Err(RemuxError::UnknownFormat),
     }
+}
+
+/// True when every input can be read twice (faststart's two passes).
+fn all_regular_files(paths: &[PathBuf]) -> bool {
+    paths
+        .iter()
+        .all(|p| p.as_os_str() != "-" && std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(true))
 }
 
 impl Inputs {
@@ -237,6 +260,11 @@ pub fn remux_files(
                 "faststart output needs a file; use --fragmented for stdout".into(),
             ));
         };
+        if !all_regular_files(paths) {
+            return Err(RemuxError::Unsupported(
+                "faststart output reads its inputs twice and needs files, not pipes; use --fragmented".into(),
+            ));
+        }
         // Pass 1: sample tables only.
         let mut inputs = Inputs::open(paths)?;
         for w in &inputs.warnings {
@@ -260,10 +288,9 @@ pub fn remux_files(
             writer.write(idx, p)?;
         }
         let buf = writer.finish()?;
+        // Flushed to the kernel, as cp and ffmpeg do; no fsync.
         buf.into_inner()
-            .map_err(|e| RemuxError::Io(e.into_error()))?
-            .sync_data()
-            .ok();
+            .map_err(|e| RemuxError::Io(e.into_error()))?;
         return Ok(());
     }
     let mut inputs = Inputs::open(paths)?;

@@ -9,7 +9,7 @@
 //! (AAC priming) is an edit list in the init segment.
 
 use super::buf::BoxBuf;
-use super::edts::{self, Edit};
+use super::edts::Edit;
 use super::stsd::EntryOptions;
 use super::timing::TimedSample;
 use super::tkhd::TrackHeader;
@@ -111,9 +111,6 @@ impl FragmentedMuxer {
             let w = t.drop_warning(&why);
             self.warnings.push(w);
             return Ok(());
-        }
-        if self.init_done && t.entry.is_some() && t.samples == 0 && !self.pending[idx].is_empty() {
-            // unreachable in practice; kept simple
         }
         let mut samples = std::mem::take(&mut self.scratch);
         let mut timed = std::mem::take(&mut self.timed);
@@ -315,7 +312,6 @@ impl FragmentedMuxer {
         }
         b.end(mvex);
         b.end(moov);
-        let _ = edts::write; // edit lists are written inside trak
         out.extend_from_slice(&b.bytes);
         self.init_done = true;
         Ok(())

@@ -318,10 +318,6 @@ fn read_trak(
         track.codec_delay = media_time as u64;
     }
     let shift = empty - media_time;
-    if let Some(first) = samples.first() {
-        // Times are relative to the media start.
-        let _ = first;
-    }
     Ok((
         track,
         TrackState {
