@@ -331,3 +331,59 @@ fn ping_pong_and_ping_delay_disconnect() {
         "Closed was drained by drive()? it must be reported once"
     );
 }
+
+#[test]
+fn temporary_key_binding_verifies_and_rejects_mismatches() {
+    use rand::SeedableRng;
+    use tgmux::mtproto::auth::bind::{
+        bind_temp_auth_key_request, verify_bind_temp_auth_key, Binding,
+    };
+    let (perm, _) = handshake(20, T0, Some(2), None);
+    let (temp, temp_srv) = handshake(21, T0, Some(2), Some(86400));
+    assert_eq!(temp_srv.request.temp_expires_in, Some(86400));
+    let perm_key = perm.auth_key.clone();
+    let lookup = |id: u64| (id == perm_key.id()).then(|| perm_key.clone());
+    let (sid, msg_id, expires_at) = (
+        0x1122_3344_5566_7788i64,
+        ((T0 as i64) << 32) | 8,
+        T0 as i32 + 86400,
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let body = bind_temp_auth_key_request(
+        &perm.auth_key,
+        &temp.auth_key,
+        sid,
+        msg_id,
+        expires_at,
+        &mut rng,
+    )
+    .unwrap();
+    assert_eq!(
+        verify_bind_temp_auth_key(&body, temp.auth_key.id(), sid, msg_id, lookup),
+        Ok(Binding {
+            perm_auth_key_id: perm.auth_key.id() as i64,
+            expires_at
+        })
+    );
+    assert!(verify_bind_temp_auth_key(&body, temp.auth_key.id(), sid + 1, msg_id, lookup).is_err());
+    assert!(verify_bind_temp_auth_key(&body, temp.auth_key.id(), sid, msg_id + 4, lookup).is_err());
+    assert!(verify_bind_temp_auth_key(&body, perm.auth_key.id(), sid, msg_id, lookup).is_err());
+    assert!(verify_bind_temp_auth_key(&body, temp.auth_key.id(), sid, msg_id, |_| None).is_err());
+    // (the last 3 bytes are TL padding of encrypted_message, not covered by anything)
+    for pos in [4, 12, 20, 30, 40, 60, body.len() - 4] {
+        let mut bad = body.clone();
+        bad[pos] ^= 0x10;
+        assert!(
+            verify_bind_temp_auth_key(&bad, temp.auth_key.id(), sid, msg_id, lookup).is_err(),
+            "byte {pos}"
+        );
+    }
+    assert!(verify_bind_temp_auth_key(
+        &body[..body.len() - 4],
+        temp.auth_key.id(),
+        sid,
+        msg_id,
+        lookup
+    )
+    .is_err());
+}
