@@ -115,6 +115,11 @@ impl ClientSession {
         self.salts.peek()
     }
 
+    /// The salts known (current and future).
+    pub fn salt_book(&self) -> &SaltBook {
+        &self.salts
+    }
+
     /// Server time − local time, seconds, as currently known.
     pub fn time_offset(&self) -> i32 {
         self.ids.offset()
@@ -234,16 +239,19 @@ impl ClientSession {
         self.dispatch(d.msg_id, d.seq_no, d.body, false)
     }
 
-    /// Whether `body` is a bad_msg_notification 16/17 about one of our unanswered messages:
-    /// such a message is accepted even when our clock disagrees with the server's, since it
-    /// is what corrects the clock.
+    /// Whether `body` is (or is a container holding) a bad_msg_notification 16/17 about one of
+    /// our unanswered messages: such a message is accepted even when our clock disagrees with
+    /// the server's, since it is what corrects the clock.
     fn is_time_fix(&self, body: &Bytes) -> bool {
-        match types::BadMsgNotification::from_bytes(body.clone()) {
-            Ok(n) => {
-                matches!(n.error_code, 16 | 17)
-                    && (self.in_flight.contains_key(&n.bad_msg_id)
-                        || self.containers.contains_key(&n.bad_msg_id))
-            }
+        let is_fix = |b: &Bytes| match types::BadMsgNotification::from_bytes(b.clone()) {
+            Ok(n) => matches!(n.error_code, 16 | 17) && self.knows(n.bad_msg_id),
+            Err(_) => false,
+        };
+        if is_fix(body) {
+            return true;
+        }
+        match MsgContainer::from_bytes(body.clone()) {
+            Ok(c) => c.messages.iter().any(|m| is_fix(&m.body)),
             Err(_) => false,
         }
     }

@@ -64,8 +64,13 @@ impl MsgIdGen {
         self.offset_secs
     }
 
-    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. Ids stay increasing.
+    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. When the clock moves
+    /// back, the ids restart from the corrected clock (ids from the wrong clock were refused
+    /// anyway); otherwise they keep increasing.
     pub fn set_offset(&mut self, offset_secs: i32) {
+        if offset_secs < self.offset_secs {
+            self.last = 0;
+        }
         self.offset_secs = offset_secs;
     }
 
@@ -76,7 +81,7 @@ impl MsgIdGen {
         let offset = server_secs
             .saturating_sub(local)
             .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
-        self.offset_secs = offset as i32;
+        self.set_offset(offset as i32);
     }
 
     /// Server time in seconds at local time `now`.
