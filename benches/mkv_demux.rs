@@ -42,7 +42,7 @@ fn file(target: usize) -> Vec<u8> {
             let size = if i == 0 { 60_000 } else { 9_000 };
             let mut b = vec![
                 0x81,
-                (i * 40 >> 8) as u8,
+                ((i * 40) >> 8) as u8,
                 (i * 40) as u8,
                 if i == 0 { 0x80 } else { 0 },
             ];
