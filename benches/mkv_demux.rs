@@ -1,5 +1,6 @@
 //! Matroska demuxer throughput: a 64 MiB in-memory file (H.264-sized SimpleBlocks for one
-//! video and one audio track, 1 s Clusters) pushed in 64 KiB chunks, every packet polled.
+//! video and one audio track, 1 s Clusters) pushed in 64 KiB or 1 MiB chunks, every packet
+//! polled.
 //!
 //!     cargo bench --bench mkv_demux
 
@@ -42,7 +43,7 @@ fn file(target: usize) -> Vec<u8> {
             let size = if i == 0 { 60_000 } else { 9_000 };
             let mut b = vec![
                 0x81,
-                (i * 40 >> 8) as u8,
+                ((i * 40) >> 8) as u8,
                 (i * 40) as u8,
                 if i == 0 { 0x80 } else { 0 },
             ];
@@ -61,9 +62,9 @@ fn file(target: usize) -> Vec<u8> {
     [header, el(0x1853_8067, &body)].concat()
 }
 
-fn demux(data: &[u8]) -> usize {
+fn demux(data: &[u8], chunk: usize) -> usize {
     let mut d = MkvDemuxer::new();
-    let mut chunks = data.chunks(64 * 1024);
+    let mut chunks = data.chunks(chunk);
     let mut packets = 0;
     loop {
         match d.poll().unwrap() {
@@ -83,7 +84,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("mkv_demux");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("64MiB_64KiB_pushes", |b| b.iter(|| demux(&data)));
+    g.bench_function("64MiB_64KiB_pushes", |b| b.iter(|| demux(&data, 64 * 1024)));
+    g.bench_function("64MiB_1MiB_pushes", |b| b.iter(|| demux(&data, 1 << 20)));
     g.finish();
 }
 

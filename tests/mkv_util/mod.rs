@@ -401,7 +401,7 @@ pub mod ebml {
     pub fn xiph(sizes: &[usize]) -> Vec<u8> {
         let mut v = vec![(sizes.len() - 1) as u8];
         for &s in &sizes[..sizes.len() - 1] {
-            v.extend(std::iter::repeat(255u8).take(s / 255));
+            v.extend(std::iter::repeat_n(255u8, s / 255));
             v.push((s % 255) as u8);
         }
         v

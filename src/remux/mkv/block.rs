@@ -70,7 +70,7 @@ pub fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
                         "fixed-size lacing does not divide the block",
                     ));
                 }
-                sizes.extend(std::iter::repeat(total / count).take(count - 1));
+                sizes.extend(std::iter::repeat_n(total / count, count - 1));
             }
             // EBML: first size as a vint, then signed differences.
             _ => {
@@ -138,7 +138,7 @@ mod tests {
     fn xiph() {
         // 3 frames: 300 (255+45), 2, rest 1.
         let mut v = vec![0x82, 0, 5, 0x02, 2, 255, 45, 2];
-        v.extend(std::iter::repeat(7).take(303));
+        v.extend(std::iter::repeat_n(7, 303));
         let b = parse(&Bytes::from(v), 0).unwrap();
         assert_eq!(b.track, 2);
         assert_eq!(sizes(&b), [300, 2, 1]);
@@ -148,13 +148,13 @@ mod tests {
     fn ebml_and_fixed() {
         // EBML: 3 frames, first 10 (0x8A), delta -3 (1-byte signed: 63-3=60 -> 0x80|60), last rest.
         let mut v = vec![0x81, 0, 0, 0x06, 2, 0x8A, 0x80 | 60];
-        v.extend(std::iter::repeat(1).take(10 + 7 + 4));
+        v.extend(std::iter::repeat_n(1, 10 + 7 + 4));
         assert_eq!(sizes(&parse(&Bytes::from(v), 0).unwrap()), [10, 7, 4]);
         let mut v = vec![0x81, 0, 0, 0x04, 3];
-        v.extend(std::iter::repeat(1).take(8));
+        v.extend(std::iter::repeat_n(1, 8));
         assert_eq!(sizes(&parse(&Bytes::from(v), 0).unwrap()), [2, 2, 2, 2]);
         let mut v = vec![0x81, 0, 0, 0x04, 2];
-        v.extend(std::iter::repeat(1).take(8));
+        v.extend(std::iter::repeat_n(1, 8));
         assert!(parse(&Bytes::from(v), 0).is_err());
     }
 

@@ -1,4 +1,4 @@
-//! Mapping a Matroska [`TrackEntry`] to the shared [`Track`] model.
+//! Mapping a Matroska TrackEntry to the shared [`Track`] model.
 //!
 //! CodecPrivate is passed on verbatim (after undoing ContentEncodings with the CodecPrivate
 //! scope) for every codec: avcC, hvcC and av1C bodies for H.264/HEVC/AV1, the

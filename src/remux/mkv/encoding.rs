@@ -36,7 +36,7 @@ impl Decoder {
         let mut relevant: Vec<&ContentEncoding> =
             encodings.iter().filter(|e| e.scope & scope != 0).collect();
         // Encodings are undone from the highest ContentEncodingOrder down.
-        relevant.sort_by(|a, b| b.order.cmp(&a.order));
+        relevant.sort_by_key(|e| std::cmp::Reverse(e.order));
         let mut steps = Vec::with_capacity(relevant.len());
         for e in relevant {
             if e.kind != 0 {
