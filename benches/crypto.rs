@@ -133,7 +133,7 @@ fn symmetric(c: &mut Criterion) {
 }
 
 fn asymmetric(c: &mut Criterion) {
-    let server = RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x7e57_dc)).unwrap();
+    let server = RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x007e_57dc)).unwrap();
     let data = random_bytes(96, 5);
     let mut rng = StdRng::seed_from_u64(6);
     let encrypted = rsa_pad_encrypt(&data, server.public_key(), &mut rng).unwrap();
@@ -154,6 +154,20 @@ fn asymmetric(c: &mut Criterion) {
     });
     c.bench_function("dh_public_value_g3_2048", |b| {
         b.iter(|| group.public_value(black_box(&b_secret)).unwrap())
+    });
+    // The crypto of one auth-key exchange, both roles: RSA_PAD encrypt (client) and decrypt
+    // (server), the server's a and g_a, the client's b, g_b and auth key, the server's auth key.
+    let mut rng = StdRng::seed_from_u64(9);
+    c.bench_function("auth_exchange_crypto_client_plus_server", |b| {
+        b.iter(|| {
+            let enc = rsa_pad_encrypt(&data, server.public_key(), &mut rng).unwrap();
+            server.rsa_pad_decrypt(&enc).unwrap();
+            let (a, g_a) = group.generate_keypair(&mut rng);
+            let (b_key, g_b) = group.generate_keypair(&mut rng);
+            let client = group.shared_key(&g_a, &b_key).unwrap();
+            let server_key = group.shared_key(&g_b, &a).unwrap();
+            assert_eq!(client, server_key);
+        })
     });
 }
 
@@ -211,10 +225,125 @@ fn ratios() {
     );
 }
 
+/// CPU time this thread has run, in ns (Linux `schedstat`), so the summary stays meaningful on
+/// a loaded machine; `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Mean CPU time of `f` over at least 300 ms of CPU, best of three such rounds.
+fn cpu_per_op(mut f: impl FnMut()) -> Option<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = thread_cpu_ns()?;
+        let mut n = 0u32;
+        let mut spent = 0;
+        while spent < 300_000_000 {
+            f();
+            n += 1;
+            spent = thread_cpu_ns()? - start;
+        }
+        best = best.min(Duration::from_nanos(spent / u64::from(n)));
+    }
+    Some(best)
+}
+
+fn cpu_summary() {
+    let key = [7u8; 32];
+    let iv = [9u8; 32];
+    let cipher = aes::Aes256::new(GenericArray::from_slice(&key));
+    let mut data = random_bytes(MIB, 4);
+    let (auth_key, packet) = big_message();
+    let mut scratch = packet.clone();
+    let server = RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x007e_57dc)).unwrap();
+    let inner = random_bytes(96, 5);
+    let mut rng = StdRng::seed_from_u64(6);
+    let encrypted = rsa_pad_encrypt(&inner, server.public_key(), &mut rng).unwrap();
+    let group = DhGroup::telegram();
+    let (_, g_a) = group.generate_keypair(&mut rng);
+    let secret = BigUint::from_bytes_be(&random_bytes(256, 8));
+    let mut rng2 = StdRng::seed_from_u64(10);
+    type Case<'a> = (&'a str, Box<dyn FnMut() + 'a>);
+    let cases: Vec<Case> = vec![
+        (
+            "aes256_ige_decrypt 1 MiB",
+            Box::new(|| aes_ige_decrypt(&mut data, &key, &iv).unwrap()),
+        ),
+        (
+            "raw_aes256_serial_chain 1 MiB",
+            Box::new(|| raw_aes_chain(&cipher, black_box(&mut scratch))),
+        ),
+        (
+            "sha256 1 MiB",
+            Box::new(|| {
+                black_box(sha256(black_box(&packet)));
+            }),
+        ),
+        (
+            "mtproto_decrypt_and_verify 1 MiB (incl. 1 MiB copy)",
+            Box::new(|| {
+                let mut p = packet.clone();
+                decrypt_message_in_place(&auth_key, Side::Server, &mut p).unwrap();
+            }),
+        ),
+        (
+            "rsa_pad_encrypt 2048",
+            Box::new(|| {
+                rsa_pad_encrypt(&inner, server.public_key(), &mut rng).unwrap();
+            }),
+        ),
+        (
+            "rsa_pad_decrypt 2048 (CRT)",
+            Box::new(|| {
+                server.rsa_pad_decrypt(&encrypted).unwrap();
+            }),
+        ),
+        (
+            "pq_factorize 62-bit",
+            Box::new(|| {
+                factorize(black_box(2804275833720261793)).unwrap();
+            }),
+        ),
+        (
+            "dh g^x, g = 3 (fixed-base table)",
+            Box::new(|| {
+                group.public_value(&secret).unwrap();
+            }),
+        ),
+        (
+            "dh g_a^x (2048-bit base and exponent)",
+            Box::new(|| {
+                group.shared_key(&g_a, &secret).unwrap();
+            }),
+        ),
+        (
+            "auth-key exchange crypto, client + server",
+            Box::new(|| {
+                let enc = rsa_pad_encrypt(&inner, server.public_key(), &mut rng2).unwrap();
+                server.rsa_pad_decrypt(&enc).unwrap();
+                let (a, g_a) = group.generate_keypair(&mut rng2);
+                let (b, g_b) = group.generate_keypair(&mut rng2);
+                let k1 = group.shared_key(&g_a, &b).unwrap();
+                let k2 = group.shared_key(&g_b, &a).unwrap();
+                assert_eq!(k1, k2);
+            }),
+        ),
+    ];
+    println!("CPU time per operation (thread schedstat, best of 3 rounds of >= 300 ms):");
+    for (name, mut f) in cases {
+        match cpu_per_op(&mut f) {
+            Some(d) => println!("  {name:<55} {d:>12.3?}"),
+            None => println!("  {name:<55} (no schedstat on this OS)"),
+        }
+    }
+}
+
 criterion_group!(benches, symmetric, asymmetric);
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     ratios();
+    cpu_summary();
 }

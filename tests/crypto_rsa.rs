@@ -39,7 +39,7 @@ impl RngCore for Replay {
 fn server_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| {
-        RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x7e57_dc)).unwrap()
+        RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x007e_57dc)).unwrap()
     })
 }
 
@@ -194,7 +194,7 @@ fn keygen_is_deterministic_and_pem_roundtrips() {
     let key = server_key();
     assert_eq!(key.public_key().n().bits(), 2048);
     assert_eq!(key.public_key().e(), &65537u32.into());
-    let again = RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x7e57_dc)).unwrap();
+    let again = RsaPrivateKey::generate(2048, &mut StdRng::seed_from_u64(0x007e_57dc)).unwrap();
     assert_eq!(again.public_key(), key.public_key());
 
     let pem = key.to_pkcs1_pem();

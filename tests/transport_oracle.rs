@@ -389,7 +389,7 @@ fn spec_frames(kind: Kind, payloads: &[Vec<u8>]) -> Vec<u8> {
             let pad = i % 16;
             wire.extend_from_slice(&((p.len() + pad) as u32).to_le_bytes());
             wire.extend_from_slice(p);
-            wire.extend(std::iter::repeat(0x55).take(pad));
+            wire.extend(std::iter::repeat_n(0x55, pad));
         }
         wire
     } else {

@@ -188,6 +188,10 @@ fn transport_errors_are_values_both_ways() {
             ],
             "{config:?}"
         );
+        assert!(matches!(
+            server.encode_transport_error(404, &mut wire),
+            Err(TransportError::Unsupported { .. })
+        ));
         // A client may send one too; the server sees the same value.
         let mut wire = Vec::new();
         client.encode_transport_error(-404, &mut wire).unwrap();
@@ -210,7 +214,7 @@ fn known_framings_byte_exact() {
         ),
         (
             Kind::Full,
-            &[0xaa; 4],
+            &[0x2a; 4],
             // len 16, seq 0, payload, CRC32 of the first 12 bytes.
             &[],
         ),
@@ -226,7 +230,7 @@ fn known_framings_byte_exact() {
         client.encode(input, &mut rng, &mut out).unwrap();
         match kind {
             Kind::Full => {
-                let mut head = vec![16, 0, 0, 0, 0, 0, 0, 0, 0xaa, 0xaa, 0xaa, 0xaa];
+                let mut head = vec![16, 0, 0, 0, 0, 0, 0, 0, 0x2a, 0x2a, 0x2a, 0x2a];
                 let crc = crc32fast::hash(&head);
                 head.extend_from_slice(&crc.to_le_bytes());
                 assert_eq!(out, head);
@@ -296,6 +300,11 @@ fn quick_acks() {
         frames,
         vec![Frame::Payload(Bytes::from_static(&[1, 2, 3, 4]))]
     );
+    // The long form with the quick-ack bit: ff + 3-byte word count.
+    let mut wire = vec![0xff, 127, 0, 0];
+    wire.extend_from_slice(&[6; 508]);
+    let frames = receive(&mut server, &wire, &[]);
+    assert_eq!(frames, vec![Frame::Payload(Bytes::from(vec![6; 508]))]);
     let mut server = Codec::server(&ServerConfig::default());
     let frames = receive(
         &mut server,
@@ -386,6 +395,7 @@ fn server_error(wire: &[u8]) -> TransportError {
                 // The codec is closed afterwards.
                 assert_eq!(server.poll_frame(), Err(TransportError::Closed));
                 server.push(&[1, 2, 3]);
+                assert_eq!(server.buffered_len(), 0, "bytes after an error are dropped");
                 assert_eq!(server.poll_frame(), Err(TransportError::Closed));
                 return e;
             }
@@ -757,5 +767,42 @@ fn garbage_never_panics() {
         .unwrap();
         client.push(&wire);
         while let Ok(Some(_)) = client.poll_frame() {}
+    }
+}
+
+#[test]
+fn payloads_that_read_as_transport_errors_are_refused() {
+    // Found by fuzzing: a 4-byte payload starting with a negative int32 (or, padded, up to
+    // 23 bytes) is indistinguishable from a transport error frame, so `encode` refuses it.
+    let mut rng = StdRng::seed_from_u64(15);
+    for config in all_configs() {
+        let (mut client, _, _) = connected(&config, 16);
+        let mut out = Vec::new();
+        let negative = (-5i32).to_le_bytes();
+        assert!(
+            matches!(
+                client.encode(&negative, &mut rng, &mut out),
+                Err(TransportError::BadLength { .. })
+            ),
+            "{config:?}"
+        );
+        let mut twenty = [0u8; 20];
+        twenty[..4].copy_from_slice(&negative);
+        let r = client.encode(&twenty, &mut rng, &mut out);
+        assert_eq!(
+            r.is_err(),
+            config.kind == Kind::PaddedIntermediate,
+            "{config:?}"
+        );
+        assert_eq!(
+            out.is_empty(),
+            r.is_err(),
+            "a refused payload writes nothing"
+        );
+        // 24 bytes is always a packet, as is a short payload starting non-negative.
+        let mut twenty_four = [0u8; 24];
+        twenty_four[..4].copy_from_slice(&negative);
+        client.encode(&twenty_four, &mut rng, &mut out).unwrap();
+        client.encode(&[1, 0, 0, 0], &mut rng, &mut out).unwrap();
     }
 }

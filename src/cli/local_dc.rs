@@ -38,6 +38,8 @@ pub struct Args {
     pub seed: u64,
 }
 
+/// Runs the local DC until Ctrl-C.
 pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
+    // Wired to `crate::localdc::run::run` once the server session (issue 3) is merged.
     Err(CliError::not_implemented("local-dc"))
 }

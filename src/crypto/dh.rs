@@ -18,6 +18,7 @@ use num_bigint::{BigUint, RandBigInt};
 use num_traits::One;
 use rand::RngCore;
 
+use super::modpow::modpow;
 use super::prime::is_probable_prime;
 use super::CryptoError;
 
@@ -153,7 +154,7 @@ impl DhGroup {
 
     /// `g^secret mod p` as 256 big-endian bytes, checked like the peer will check it.
     pub fn public_value(&self, secret: &BigUint) -> Result<[u8; 256], CryptoError> {
-        let v = BigUint::from(self.g).modpow(secret, &self.p);
+        let v = modpow(&BigUint::from(self.g), secret, &self.p);
         check_public_value(&v, &self.p)?;
         Ok(to_256(&v))
     }
@@ -181,7 +182,7 @@ impl DhGroup {
         }
         let v = BigUint::from_bytes_be(their_public);
         check_public_value(&v, &self.p)?;
-        Ok(to_256(&v.modpow(secret, &self.p)))
+        Ok(to_256(&modpow(&v, secret, &self.p)))
     }
 }
 

@@ -284,9 +284,32 @@ pub fn nonce_aes_key_iv(server_nonce: &[u8; 16], new_nonce: &[u8; 32]) -> ([u8; 
     (key, iv)
 }
 
+/// The first server salt after an auth-key exchange:
+/// `substr(new_nonce, 0, 8) XOR substr(server_nonce, 0, 8)`, read as a little-endian `long`.
+pub fn initial_server_salt(new_nonce: &[u8; 32], server_nonce: &[u8; 16]) -> i64 {
+    let mut salt = [0u8; 8];
+    for (i, s) in salt.iter_mut().enumerate() {
+        *s = new_nonce[i] ^ server_nonce[i];
+    }
+    i64::from_le_bytes(salt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_salt_is_xor_of_nonce_prefixes() {
+        let mut new_nonce = [0u8; 32];
+        new_nonce[..8].copy_from_slice(&[0x84, 0x5f, 0xad, 0x32, 0xd1, 0x0a, 0x4c, 0x79]);
+        let mut server_nonce = [0u8; 16];
+        server_nonce[..8].copy_from_slice(&[0xd6, 0x70, 0x1f, 0xcd, 0x21, 0x2c, 0xeb, 0x87]);
+        let salt = initial_server_salt(&new_nonce, &server_nonce);
+        assert_eq!(
+            salt.to_le_bytes(),
+            [0x52, 0x2f, 0xb2, 0xff, 0xf0, 0x26, 0xa7, 0xfe]
+        );
+    }
 
     #[test]
     fn padding_rule() {

@@ -5,6 +5,8 @@ use num_integer::Integer;
 use num_traits::{One, Zero};
 use rand::RngCore;
 
+use super::modpow::modpow;
+
 /// Odd primes below 1000, for trial division before Miller–Rabin.
 fn small_primes() -> impl Iterator<Item = u32> {
     (3u32..1000).step_by(2).filter(|&n| {
@@ -24,7 +26,7 @@ fn has_small_factor(n: &BigUint, primes: &[u32]) -> bool {
 }
 
 fn miller_rabin_round(n: &BigUint, n_minus_1: &BigUint, d: &BigUint, s: u64, a: &BigUint) -> bool {
-    let mut x = a.modpow(d, n);
+    let mut x = modpow(a, d, n);
     if x.is_one() || x == *n_minus_1 {
         return true;
     }
@@ -80,6 +82,8 @@ fn is_probable_prime_with<R: RngCore + ?Sized>(
 /// A random prime of exactly `bits` bits with its top two bits set (so a product of two such
 /// primes has exactly `2 * bits` bits), 40 Miller–Rabin rounds.
 pub fn random_prime<R: RngCore + ?Sized>(bits: u64, rng: &mut R) -> BigUint {
+    // Two bits is the least that has room for the two top bits (and gives 3).
+    let bits = bits.max(2);
     let primes: Vec<u32> = small_primes().collect();
     let top = (BigUint::one() << (bits - 1)) | (BigUint::one() << (bits - 2));
     loop {
@@ -141,5 +145,7 @@ mod tests {
         assert_eq!(p.bits(), 256);
         assert!(p.bit(254));
         assert!(is_probable_prime(&p, 20, &mut rng));
+        assert_eq!(random_prime(0, &mut rng), BigUint::from(3u32));
+        assert_eq!(random_prime(2, &mut rng), BigUint::from(3u32));
     }
 }

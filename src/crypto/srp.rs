@@ -20,6 +20,7 @@ use rand::RngCore;
 use super::dh::{check_public_value, DhGroup};
 use super::hash::{ct_eq, sha256, sha256_parts};
 use super::kdf::pbkdf2_hmac_sha512;
+use super::modpow::modpow;
 use super::CryptoError;
 
 /// PBKDF2 rounds of the one KDF Telegram uses.
@@ -92,7 +93,7 @@ fn m1(
 /// the full salt (the client's `new_algo.salt1` plus the server's 32 random bytes).
 pub fn make_verifier(group: &DhGroup, password: &[u8], salt1: &[u8], salt2: &[u8]) -> [u8; 256] {
     let x = BigUint::from_bytes_be(&password_hash(password, salt1, salt2));
-    pad256(&BigUint::from(group.g()).modpow(&x, group.p()))
+    pad256(&modpow(&BigUint::from(group.g()), &x, group.p()))
 }
 
 /// The client's arithmetic with no checks at all: `(A, M1, u)` from the password hash `x`.
@@ -108,14 +109,14 @@ fn client_math(
 ) -> (SrpAnswer, BigUint, BigUint) {
     let c = common(g, p);
     let g_big = BigUint::from(g);
-    let g_a_num = g_big.modpow(a, p);
+    let g_a_num = modpow(&g_big, a, p);
     let g_a = pad256(&g_a_num);
     let g_b = pad256(g_b_num);
     let u = BigUint::from_bytes_be(&sha256_parts(&[&g_a, &g_b]));
-    let v = g_big.modpow(x, p);
+    let v = modpow(&g_big, x, p);
     let k_v = (&c.k * v) % p;
     let t = (g_b_num % p + p - k_v) % p;
-    let s = t.modpow(&(a + &u * x), p);
+    let s = modpow(&t, &(a + &u * x), p);
     let answer = SrpAnswer {
         a: g_a,
         m1: m1(&c, salt1, salt2, &g_a, &g_b, &s),
@@ -221,7 +222,7 @@ impl SrpServer {
         let c = common(group.g(), group.p());
         let v = BigUint::from_bytes_be(verifier);
         let p = group.p();
-        let g_b_num = (&c.k * &v + BigUint::from(group.g()).modpow(&b, p)) % p;
+        let g_b_num = (&c.k * &v + modpow(&BigUint::from(group.g()), &b, p)) % p;
         check_public_value(&g_b_num, p)?;
         Ok(Self {
             g_b: pad256(&g_b_num),
@@ -255,7 +256,7 @@ impl SrpServer {
         if u.is_zero() {
             return Err(CryptoError::DhCheck("SRP u is zero"));
         }
-        let s = ((g_a_num * self.verifier.modpow(&u, p)) % p).modpow(&self.b, p);
+        let s = modpow(&((g_a_num * modpow(&self.verifier, &u, p)) % p), &self.b, p);
         let expected = m1(
             &common(self.group.g(), p),
             salt1,

@@ -15,7 +15,10 @@ use bytes::Bytes;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::crypto::srp::{make_verifier, SrpServer};
+use crate::crypto::DhGroup;
 use crate::tl::{enums, functions, types, Deserializable, Identifiable, Raw, Serializable};
+use std::collections::HashMap;
 
 use super::accounts::{Account, Accounts, LoginState, TestPhone};
 use super::error::RpcError;
@@ -66,6 +69,8 @@ pub struct Ctx<'a> {
     pub rng: &'a mut dyn RngCore,
     /// The layer the client announced with `invokeWithLayer` (we answer in 227 regardless).
     pub layer: Option<i32>,
+    /// Set by [`World::handle`]: the constructor id of the innermost (unwrapped) method.
+    pub method: u32,
 }
 
 /// What all DCs of one `tgmux local-dc` process share.
@@ -80,6 +85,49 @@ pub struct World {
     /// File reference rules.
     pub refs: FileRefs,
     accounts: Mutex<Accounts>,
+    password: Option<PasswordSetup>,
+    /// Pending SRP checks per auth key: (srp_id, server half).
+    srp: Mutex<HashMap<i64, (i64, SrpServer)>>,
+}
+
+/// The 2FA password as the server keeps it: salts and SRP verifier, never the password.
+#[derive(Debug, Clone)]
+pub struct PasswordSetup {
+    salt1: Vec<u8>,
+    salt2: Vec<u8>,
+    verifier: [u8; 256],
+}
+
+impl PasswordSetup {
+    /// Salts from `rng`, verifier v = g^x for Telegram's group (runs the 100 000 PBKDF2 rounds).
+    pub fn new(password: &str, rng: &mut dyn RngCore) -> Self {
+        let mut salt1 = vec![0u8; 40];
+        let mut salt2 = vec![0u8; 16];
+        rng.fill_bytes(&mut salt1);
+        rng.fill_bytes(&mut salt2);
+        let verifier = make_verifier(&DhGroup::telegram(), password.as_bytes(), &salt1, &salt2);
+        PasswordSetup {
+            salt1,
+            salt2,
+            verifier,
+        }
+    }
+
+    fn algo(&self) -> enums::PasswordKdfAlgo {
+        let group = DhGroup::telegram();
+        let mut p = group.p().to_bytes_be();
+        while p.len() < 256 {
+            p.insert(0, 0);
+        }
+        enums::PasswordKdfAlgo::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow(
+            types::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow {
+                salt1: Bytes::from(self.salt1.clone()),
+                salt2: Bytes::from(self.salt2.clone()),
+                g: group.g() as i32,
+                p: Bytes::from(p),
+            },
+        )
+    }
 }
 
 fn serialize<T: Serializable>(v: &T) -> Result<Vec<u8>, RpcError> {
@@ -165,6 +213,7 @@ impl World {
     }
 
     fn dispatch(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Reply {
+        ctx.method = id;
         let is_file = id == functions::upload::GetFile::CONSTRUCTOR_ID
             || id == functions::upload::GetCdnFile::CONSTRUCTOR_ID;
         match ctx.faults.for_rpc(is_file) {
@@ -194,6 +243,17 @@ impl World {
                 }))
             }
             updates::GetState::CONSTRUCTOR_ID => self.get_state(ctx),
+            updates::GetDifference::CONSTRUCTOR_ID => {
+                // Nothing ever happens here: no updates since any state.
+                self.require(ctx).and_then(|_| {
+                    serialize(&enums::updates::Difference::DifferenceEmpty(
+                        types::updates::DifferenceEmpty {
+                            date: ctx.now.min(i32::MAX as u64) as i32,
+                            seq: 1,
+                        },
+                    ))
+                })
+            }
             users::GetUsers::CONSTRUCTOR_ID => decode(body).and_then(|r| self.get_users(ctx, r)),
             users::GetFullUser::CONSTRUCTOR_ID => {
                 decode(body).and_then(|r| self.get_full_user(ctx, r))
@@ -238,7 +298,10 @@ impl World {
                     future_auth_token: None,
                 }))
             }
-            acc::GetPassword::CONSTRUCTOR_ID => Err(RpcError::method_invalid()),
+            acc::GetPassword::CONSTRUCTOR_ID => self.get_password(ctx),
+            auth::CheckPassword::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.check_password(ctx, r))
+            }
             _ => Err(RpcError::method_invalid()),
         };
         r.into()
@@ -552,6 +615,79 @@ impl World {
     }
 
     fn after_code(&self, ctx: &Ctx<'_>, account: Account) -> Result<Vec<u8>, RpcError> {
+        if self.password.is_some() {
+            self.accounts()
+                .set(ctx.auth_key_id, Some(LoginState::PasswordNeeded(account)));
+            return Err(RpcError::new(401, "SESSION_PASSWORD_NEEDED"));
+        }
+        self.authorization(ctx, account)
+    }
+
+    fn get_password(&self, ctx: &mut Ctx<'_>) -> Result<Vec<u8>, RpcError> {
+        let mut secure_random = vec![0u8; 32];
+        ctx.rng.fill_bytes(&mut secure_random);
+        let unknown =
+            || enums::PasswordKdfAlgo::PasswordKdfAlgoUnknown(types::PasswordKdfAlgoUnknown {});
+        let (current_algo, srp_b, srp_id, new_algo) = match &self.password {
+            None => (None, None, None, unknown()),
+            Some(setup) => {
+                let srp = SrpServer::new(DhGroup::telegram(), &setup.verifier, &mut *ctx.rng);
+                let srp_id = (ctx.rng.next_u64() >> 1) as i64;
+                let b = Bytes::copy_from_slice(&srp.srp_b());
+                let mut pending = self.srp.lock().unwrap_or_else(|p| p.into_inner());
+                if pending.len() >= 10_000 {
+                    pending.clear();
+                }
+                pending.insert(ctx.auth_key_id, (srp_id, srp));
+                (Some(setup.algo()), Some(b), Some(srp_id), setup.algo())
+            }
+        };
+        serialize(&enums::account::Password::Password(
+            types::account::Password {
+                has_recovery: false,
+                has_secure_values: false,
+                has_password: self.password.is_some(),
+                current_algo,
+                srp_b,
+                srp_id,
+                hint: None,
+                email_unconfirmed_pattern: None,
+                new_algo,
+                new_secure_algo: enums::SecurePasswordKdfAlgo::SecurePasswordKdfAlgoUnknown(
+                    types::SecurePasswordKdfAlgoUnknown {},
+                ),
+                secure_random: Bytes::from(secure_random),
+                pending_reset_date: None,
+                login_email_pattern: None,
+            },
+        ))
+    }
+
+    fn check_password(
+        &self,
+        ctx: &Ctx<'_>,
+        r: functions::auth::CheckPassword,
+    ) -> Result<Vec<u8>, RpcError> {
+        let (Some(setup), Some(account)) = (
+            &self.password,
+            self.accounts().password_pending(ctx.auth_key_id).cloned(),
+        ) else {
+            return Err(RpcError::bad_request("PASSWORD_HASH_INVALID"));
+        };
+        let enums::InputCheckPasswordSrp::InputCheckPasswordSrp(check) = r.password else {
+            return Err(RpcError::bad_request("PASSWORD_HASH_INVALID"));
+        };
+        let pending = self
+            .srp
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ctx.auth_key_id);
+        let Some((srp_id, srp)) = pending.filter(|(id, _)| *id == check.srp_id) else {
+            return Err(RpcError::bad_request("SRP_ID_INVALID"));
+        };
+        let _ = srp_id;
+        srp.verify(&setup.salt1, &setup.salt2, &check.a, &check.m1)
+            .map_err(|_| RpcError::bad_request("PASSWORD_HASH_INVALID"))?;
         self.authorization(ctx, account)
     }
 
@@ -736,6 +872,7 @@ mod tests {
                 faults: &mut self.faults,
                 rng: &mut self.rng,
                 layer: None,
+                method: 0,
             };
             self.world.handle(&mut ctx, Bytes::from(body))
         }
@@ -1177,5 +1314,123 @@ mod tests {
         assert_eq!(history_ids(ids.into_iter(), &r(9, 0, 2, 0, 0)), vec![5, 2]);
         assert_eq!(history_ids(ids.into_iter(), &r(9, -1, 2, 0, 0)), vec![9, 5]);
         assert_eq!(history_ids(ids.into_iter(), &r(0, 0, 10, 9, 1)), vec![5, 2]);
+    }
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+    use crate::crypto::srp::client_answer;
+    use rand::SeedableRng;
+
+    #[test]
+    fn two_factor_login_with_srp() {
+        let dir = std::env::temp_dir().join(format!("tgmux-handler-2fa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let setup = PasswordSetup::new("hunter2", &mut rng);
+        let world = World::new(
+            Library::scan(&dir, 1).unwrap(),
+            vec![],
+            FaultSpec::default(),
+        )
+        .with_password(setup);
+        let mut faults = Faults::new(FaultSpec::default(), 0, 1, 1);
+        let mut call = |body: Vec<u8>, rng: &mut rand::rngs::StdRng| {
+            let mut ctx = Ctx {
+                dc_id: 1,
+                auth_key_id: 77,
+                now: 1_700_000_000,
+                faults: &mut faults,
+                rng,
+                layer: None,
+                method: 0,
+            };
+            world.handle(&mut ctx, Bytes::from(body))
+        };
+        let settings = enums::CodeSettings::CodeSettings(types::CodeSettings {
+            allow_flashcall: false,
+            current_number: false,
+            allow_app_hash: false,
+            allow_missed_call: false,
+            allow_firebase: false,
+            unknown_number: false,
+            logout_tokens: None,
+            token: None,
+            app_sandbox: None,
+        });
+        let Reply::Result(v) = call(
+            functions::auth::SendCode {
+                phone_number: "9996611111".into(),
+                api_id: 1,
+                api_hash: "x".into(),
+                settings,
+            }
+            .to_bytes(),
+            &mut rng,
+        ) else {
+            panic!()
+        };
+        let enums::auth::SentCode::SentCode(sent) = enums::auth::SentCode::from_bytes(v).unwrap()
+        else {
+            panic!()
+        };
+        let sign_in = functions::auth::SignIn {
+            phone_number: "9996611111".into(),
+            phone_code_hash: sent.phone_code_hash,
+            phone_code: Some("11111".into()),
+            email_verification: None,
+        };
+        assert_eq!(
+            call(sign_in.to_bytes(), &mut rng),
+            Reply::Error(RpcError::new(401, "SESSION_PASSWORD_NEEDED"))
+        );
+        assert_eq!(
+            call(functions::updates::GetState {}.to_bytes(), &mut rng),
+            Reply::Error(RpcError::new(401, "SESSION_PASSWORD_NEEDED"))
+        );
+        let mut check = |password: &str, rng: &mut rand::rngs::StdRng| {
+            let Reply::Result(v) = call(functions::account::GetPassword {}.to_bytes(), rng) else {
+                panic!()
+            };
+            let enums::account::Password::Password(p) =
+                enums::account::Password::from_bytes(v).unwrap();
+            assert!(p.has_password);
+            let Some(enums::PasswordKdfAlgo::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow(algo)) = p.current_algo else {
+                panic!()
+            };
+            let answer = client_answer(
+                algo.g as u32,
+                &algo.p,
+                password.as_bytes(),
+                &algo.salt1,
+                &algo.salt2,
+                &p.srp_b.unwrap(),
+                rng,
+            )
+            .unwrap();
+            let req = functions::auth::CheckPassword {
+                password: enums::InputCheckPasswordSrp::InputCheckPasswordSrp(
+                    types::InputCheckPasswordSrp {
+                        srp_id: p.srp_id.unwrap(),
+                        a: Bytes::copy_from_slice(&answer.a),
+                        m1: Bytes::copy_from_slice(&answer.m1),
+                    },
+                ),
+            };
+            call(req.to_bytes(), rng)
+        };
+        assert_eq!(
+            check("wrong", &mut rng),
+            Reply::Error(RpcError::bad_request("PASSWORD_HASH_INVALID"))
+        );
+        let Reply::Result(v) = check("hunter2", &mut rng) else {
+            panic!("right password refused")
+        };
+        assert!(matches!(
+            enums::auth::Authorization::from_bytes(v).unwrap(),
+            enums::auth::Authorization::Authorization(_)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

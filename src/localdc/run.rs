@@ -8,12 +8,18 @@ use std::sync::Arc;
 use crate::crypto::RsaPrivateKey;
 use crate::dcconfig::{DcConfig, DcEntry};
 
+use super::conn::{KeyStore, Shared};
 use super::error::LocalDcError;
 use super::faults::FaultSpec;
-use super::handler::World;
+use super::handler::{PasswordSetup, World};
 use super::media::Library;
 use super::objects::DcAddress;
 use super::server::{bind, Servers};
+use crate::mtproto::auth::server::ServerConfig as AuthConfig;
+use crate::mtproto::session::SaltSchedule;
+
+/// How long each server salt is current.
+const SALT_PERIOD_SECS: i64 = 3600;
 
 /// Most DCs one process runs.
 pub const MAX_DCS: u8 = 16;
@@ -118,11 +124,21 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             dcs[0].port,
             dcs[dcs.len() - 1].port
         );
-        let world = Arc::new(World::new(library, dcs, spec, key));
+        let mut world = World::new(library, dcs, spec);
+        if let Some(pw) = &opts.password {
+            world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
+        }
+        let world = Arc::new(world);
+        let shared = Arc::new(Shared {
+            world,
+            auth: Arc::new(AuthConfig { keys: vec![key] }),
+            keys: KeyStore::default(),
+            salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
+            seed: opts.seed,
+        });
         let servers = Servers {
             listeners,
-            world,
-            seed: opts.seed,
+            shared,
             verbose: opts.verbose,
         };
         servers

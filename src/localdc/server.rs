@@ -17,9 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::conn::{Connection, Flow};
+use super::conn::{Connection, Flow, Shared};
 use super::error::LocalDcError;
-use super::handler::World;
 
 /// Most connections served at once (more wait in the accept queue).
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -29,10 +28,8 @@ const READ_BUF: usize = 64 * 1024;
 pub struct Servers {
     /// (DC id, bound listener).
     pub listeners: Vec<(i32, TcpListener)>,
-    /// Shared API state.
-    pub world: Arc<World>,
-    /// Fault seed.
-    pub seed: u64,
+    /// What all connections share.
+    pub shared: Arc<Shared>,
     /// Log one line per connection and per RPC error.
     pub verbose: bool,
 }
@@ -58,10 +55,9 @@ impl Servers {
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut tasks = JoinSet::new();
         for (dc, listener) in self.listeners {
-            let world = self.world.clone();
+            let shared = self.shared.clone();
             let limit = limit.clone();
-            let (seed, verbose) = (self.seed, self.verbose);
-            tasks.spawn(accept_loop(dc, listener, world, limit, seed, verbose));
+            tasks.spawn(accept_loop(dc, listener, shared, limit, self.verbose));
         }
         shutdown.await;
         tasks.shutdown().await;
@@ -71,9 +67,8 @@ impl Servers {
 async fn accept_loop(
     dc: i32,
     listener: TcpListener,
-    world: Arc<World>,
+    shared: Arc<Shared>,
     limit: Arc<Semaphore>,
-    seed: u64,
     verbose: bool,
 ) {
     let counter = AtomicU64::new(0);
@@ -93,9 +88,9 @@ async fn accept_loop(
             }
         };
         let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let world = world.clone();
+        let shared = shared.clone();
         conns.spawn(async move {
-            serve_connection(stream, peer, dc, n, world, seed, verbose).await;
+            serve_connection(stream, peer, dc, n, shared, verbose).await;
             drop(permit);
         });
         // Reap finished tasks so the set does not grow with the connection count.
@@ -108,24 +103,41 @@ async fn serve_connection(
     peer: SocketAddr,
     dc: i32,
     n: u64,
-    world: Arc<World>,
-    seed: u64,
+    shared: Arc<Shared>,
     verbose: bool,
 ) {
     let _ = stream.set_nodelay(true);
-    let delay = Duration::from_millis(world.faults.delay_ms);
-    let mut conn = Connection::new(world, dc, n, seed);
+    let delay = Duration::from_millis(shared.world.faults.delay_ms);
+    let mut conn = Connection::new(shared, dc, n);
     let mut rng = StdRng::from_entropy();
     let mut buf = vec![0u8; READ_BUF];
     let mut out = Vec::new();
     let reason = loop {
-        let read = match stream.read(&mut buf).await {
-            Ok(0) => break "closed by client".to_string(),
-            Ok(k) => k,
-            Err(e) => break format!("read error: {e}"),
-        };
+        // Sleep until the earliest session timer (acks, ping_delay_disconnect), or read.
+        let deadline = conn.poll_timeout().map(|t| {
+            let now = super::conn::unix(SystemTime::now());
+            tokio::time::Instant::now() + t.saturating_sub(now)
+        });
         out.clear();
-        let flow = conn.on_bytes(&buf[..read], SystemTime::now(), &mut rng, &mut out);
+        let flow = tokio::select! {
+            r = stream.read(&mut buf) => match r {
+                Ok(0) => break "closed by client".to_string(),
+                Ok(k) => conn.on_bytes(&buf[..k], SystemTime::now(), &mut rng, &mut out),
+                Err(e) => break format!("read error: {e}"),
+            },
+            _ = sleep_until(deadline) => conn.on_timeout(SystemTime::now(), &mut rng, &mut out),
+        };
+        if verbose {
+            for e in conn.errors.drain(..) {
+                let name = crate::tl::name_for_id(e.request).unwrap_or("?");
+                eprintln!(
+                    "local-dc: DC {dc}: connection {n}: {name} -> {} {}",
+                    e.error.code, e.error.message
+                );
+            }
+        } else {
+            conn.errors.clear();
+        }
         if !out.is_empty() {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -145,5 +157,12 @@ async fn serve_connection(
             "local-dc: DC {dc}: connection {n} from {peer} ({}) ended: {reason}",
             conn.transport_name()
         );
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

@@ -332,3 +332,214 @@ pub fn rewrite_unknown_sizes(src: &Path, dst: &Path) -> usize {
     std::fs::write(dst, data).unwrap();
     clusters
 }
+
+/// A tiny EBML writer for synthetic test files.
+pub mod ebml {
+    /// An element with an 8-byte size field (`None` = unknown size).
+    pub fn el_sized(id: u32, body: &[u8], size: Option<u64>) -> Vec<u8> {
+        let mut v: Vec<u8> = id
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|&b| b == 0)
+            .collect();
+        match size {
+            Some(s) => {
+                v.push(0x01);
+                v.extend_from_slice(&s.to_be_bytes()[1..]);
+            }
+            None => v.extend_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+        }
+        v.extend_from_slice(body);
+        v
+    }
+    pub fn el(id: u32, body: &[u8]) -> Vec<u8> {
+        el_sized(id, body, Some(body.len() as u64))
+    }
+    pub fn uint(id: u32, v: u64) -> Vec<u8> {
+        let b: Vec<u8> = v
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|&b| b == 0)
+            .collect();
+        el(id, &b)
+    }
+    pub fn float(id: u32, v: f64) -> Vec<u8> {
+        el(id, &v.to_be_bytes())
+    }
+    pub fn text(id: u32, s: &str) -> Vec<u8> {
+        el(id, s.as_bytes())
+    }
+    pub fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
+        parts.concat()
+    }
+    /// EBML header with the given DocType.
+    pub fn header(doc_type: &str) -> Vec<u8> {
+        el(
+            0x1A45_DFA3,
+            &cat(&[
+                uint(0x4286, 1),
+                uint(0x42F7, 1),
+                uint(0x42F2, 4),
+                uint(0x42F3, 8),
+                text(0x4282, doc_type),
+                uint(0x4287, 4),
+                uint(0x4285, 2),
+            ]),
+        )
+    }
+    /// A (Simple)Block body: track 1..=126, relative time, flags, then lace data.
+    pub fn block_body(track: u8, rel: i16, flags: u8, rest: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x80 | track];
+        v.extend_from_slice(&rel.to_be_bytes());
+        v.push(flags);
+        v.extend_from_slice(rest);
+        v
+    }
+    /// Xiph lacing header for frames of these sizes (the last size is implied).
+    pub fn xiph(sizes: &[usize]) -> Vec<u8> {
+        let mut v = vec![(sizes.len() - 1) as u8];
+        for &s in &sizes[..sizes.len() - 1] {
+            v.extend(std::iter::repeat(255u8).take(s / 255));
+            v.push((s % 255) as u8);
+        }
+        v
+    }
+    /// EBML lacing header for frames of these sizes (2-byte vints).
+    pub fn ebml_lace(sizes: &[usize]) -> Vec<u8> {
+        let mut v = vec![(sizes.len() - 1) as u8];
+        v.extend_from_slice(&(0x4000u16 | sizes[0] as u16).to_be_bytes());
+        for w in sizes[..sizes.len() - 1].windows(2) {
+            let diff = w[1] as i64 - w[0] as i64;
+            let raw = (diff + 8191) as u16; // 2-byte signed vint bias 2^13 - 1
+            v.extend_from_slice(&(0x4000u16 | raw).to_be_bytes());
+        }
+        v
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A synthetic Matroska file exercising what ffmpeg and mkvmerge do not write: header
+/// stripping, all three lacings with DefaultDuration spacing, negative block timestamps,
+/// Void/CRC-32/unknown elements, unknown-size Segment and Clusters followed by Cues and Tags.
+/// Track 1: PCM audio (48 kHz mono s16le, DefaultDuration 10.5 ms); track 2: SRT subtitles
+/// with header stripping ("Line: ").
+pub fn synthetic_file(live: bool) -> Vec<u8> {
+    use ebml::*;
+    let size = |b: &[u8]| if live { None } else { Some(b.len() as u64) };
+    let info = el(
+        0x1549_A966,
+        &cat(&[uint(0x2AD7B1, 1_000_000), float(0x4489, 3000.0)]),
+    );
+    let pcm = el(
+        0xAE,
+        &cat(&[
+            uint(0xD7, 1),
+            uint(0x73C5, 11),
+            uint(0x83, 2),
+            text(0x86, "A_PCM/INT/LIT"),
+            uint(0x23E383, 10_500_000),
+            text(0x22B59C, "fre"),
+            el(
+                0xE1,
+                &cat(&[float(0xB5, 48000.0), uint(0x9F, 1), uint(0x6264, 16)]),
+            ),
+        ]),
+    );
+    let subs = el(
+        0xAE,
+        &cat(&[
+            uint(0xD7, 2),
+            uint(0x73C5, 22),
+            uint(0x83, 0x11),
+            text(0x86, "S_TEXT/UTF8"),
+            text(0x536E, "stripped"),
+            el(
+                0x6D80,
+                &el(
+                    0x6240,
+                    &cat(&[
+                        uint(0x5031, 0),
+                        uint(0x5032, 1),
+                        uint(0x5033, 0),
+                        el(0x5034, &cat(&[uint(0x4254, 3), el(0x4255, b"Line: ")])),
+                    ]),
+                ),
+            ),
+        ]),
+    );
+    let tracks = el(0x1654_AE6B, &cat(&[pcm, subs]));
+    let frame = |seed: u64, n: usize| noise(seed, n);
+    let sb = |body: Vec<u8>| el(0xA3, &body);
+    // Cluster 1 at 1000 ms: Xiph lace of 3, a BlockGroup subtitle with a negative time, Void.
+    let sizes = [1008usize, 1000, 1010];
+    let mut x = xiph(&sizes);
+    for (i, &s) in sizes.iter().enumerate() {
+        x.extend(frame(i as u64, s));
+    }
+    let c1 = cat(&[
+        uint(0xE7, 1000),
+        sb(block_body(1, 0, 0x80 | 0x02, &x)),
+        el(0xEC, &[0; 5]),
+        el(
+            0xA0,
+            &cat(&[el(0xA1, &block_body(2, -40, 0, b"first")), uint(0x9B, 500)]),
+        ),
+        el(0xBF, &[1, 2, 3, 4]),
+    ]);
+    // Cluster 2 at 1031 ms: EBML lace of 4, fixed lace of 2, an unknown element, a subtitle.
+    let sizes = [1008usize, 900, 1100, 1008];
+    let mut e = ebml_lace(&sizes);
+    for (i, &s) in sizes.iter().enumerate() {
+        e.extend(frame(10 + i as u64, s));
+    }
+    let mut f = vec![1u8];
+    f.extend(frame(20, 2 * 1008));
+    let c2 = cat(&[
+        uint(0xE7, 1031),
+        sb(block_body(1, 0, 0x80 | 0x06, &e)),
+        el(0x4DBB, b"an unknown element"),
+        sb(block_body(1, 42, 0x80 | 0x04, &f)),
+        el(
+            0xA0,
+            &cat(&[el(0xA1, &block_body(2, 10, 0, b"second")), uint(0x9B, 700)]),
+        ),
+    ]);
+    let cues = el(
+        0x1C53_BB6B,
+        &el(
+            0xBB,
+            &cat(&[
+                uint(0xB3, 1000),
+                el(0xB7, &cat(&[uint(0xF7, 1), uint(0xF1, 0)])),
+            ]),
+        ),
+    );
+    let tags = el(0x1254_C367, &el(0x7373, &[]));
+    let body = cat(&[
+        el(0xEC, &[0; 3]),
+        info,
+        tracks,
+        el_sized(0x1F43_B675, &c1, size(&c1)),
+        el_sized(0x1F43_B675, &c2, size(&c2)),
+        cues,
+        tags,
+    ]);
+    cat(&[
+        header("matroska"),
+        el_sized(0x1853_8067, &body, size(&body)),
+    ])
+}

@@ -14,6 +14,7 @@ use num_bigint::BigUint;
 use num_traits::One;
 
 use super::hash::sha1;
+use super::modpow::modpow;
 use super::CryptoError;
 
 pub use der::{base64_decode, base64_encode};
@@ -130,7 +131,7 @@ impl RsaPublicKey {
         if m >= self.n {
             return Err(CryptoError::RsaValueOutOfRange);
         }
-        to_block(&m.modpow(&self.e, &self.n))
+        to_block(&modpow(&m, &self.e, &self.n))
     }
 }
 
@@ -242,8 +243,8 @@ impl RsaPrivateKey {
         if c >= self.public.n {
             return Err(CryptoError::RsaValueOutOfRange);
         }
-        let m1 = c.modpow(&self.dp, &self.p);
-        let m2 = c.modpow(&self.dq, &self.q);
+        let m1 = modpow(&c, &self.dp, &self.p);
+        let m2 = modpow(&c, &self.dq, &self.q);
         // h = qinv (m1 - m2) mod p, kept non-negative by adding p.
         let diff = (&m1 + &self.p - (&m2 % &self.p)) % &self.p;
         let h = (&self.qinv * diff) % &self.p;

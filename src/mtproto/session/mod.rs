@@ -17,3 +17,18 @@ pub use rpc_error::{RpcError, RpcErrorKind};
 pub use salts::{Salt, SaltBook, SaltSchedule};
 pub use seq_no::SeqNo;
 pub use window::{ReceiveWindow, Sender, WindowError};
+
+pub mod client;
+mod error;
+pub mod outbox;
+pub mod server;
+pub mod wire;
+
+pub use client::{ClientSession, ClientSessionConfig};
+pub use error::SessionError;
+pub use server::{ServerSession, ServerSessionConfig};
+
+/// How many times a message is resent (bad salt, bad msg_id...) before its request is dropped.
+pub const MAX_RESENDS: u32 = 5;
+/// Largest size a gzip_packed payload may inflate to.
+pub const MAX_UNPACKED: usize = 16 << 20;

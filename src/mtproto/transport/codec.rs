@@ -7,7 +7,7 @@ use rand::RngCore;
 use super::detect::{detect, Detection};
 use super::full::SeqNos;
 use super::obfuscated::{client_init, server_accept, Obfuscator, ProxySecret, INIT_LEN};
-use super::{abridged, full, intermediate, Frame, Kind, Role, TransportError};
+use super::{abridged, error_code, full, intermediate, Frame, Kind, Role, TransportError};
 
 /// Obfuscated2 options of a client connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +99,8 @@ impl Framing {
 struct Ready {
     kind: Kind,
     framing: Framing,
-    obfuscator: Option<Obfuscator>,
+    /// Boxed: two AES-256 key schedules are large, most connections are not obfuscated.
+    obfuscator: Option<Box<Obfuscator>>,
     dc_id: Option<i16>,
     /// Bytes to send before the first frame (client: the transport header or the
     /// obfuscated2 init, the latter already encrypted).
@@ -137,7 +138,7 @@ impl Codec {
             None => (config.kind.plain_header().to_vec(), None, None),
             Some(o) => {
                 let (init, obfuscator) = client_init(config.kind, o.dc_id, o.secret.as_ref(), rng)?;
-                (init.to_vec(), Some(obfuscator), Some(o.dc_id))
+                (init.to_vec(), Some(Box::new(obfuscator)), Some(o.dc_id))
             }
         };
         Ok(Codec {
@@ -196,8 +197,12 @@ impl Codec {
         self.rx.len()
     }
 
-    /// Takes bytes received from the peer, in chunks of any size.
+    /// Takes bytes received from the peer, in chunks of any size. Bytes pushed after an
+    /// error are dropped.
     pub fn push(&mut self, bytes: &[u8]) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
         let start = self.rx.len();
         self.rx.extend_from_slice(bytes);
         if let State::Ready(Ready {
@@ -247,7 +252,7 @@ impl Codec {
                     Ready {
                         kind,
                         framing: Framing::new(kind),
-                        obfuscator: Some(obfuscator),
+                        obfuscator: Some(Box::new(obfuscator)),
                         dc_id: Some(dc_id),
                         header: Vec::new(),
                     }
@@ -258,7 +263,8 @@ impl Codec {
         let ready = match &mut self.state {
             State::Ready(r) => r,
             State::Closed => return Err(TransportError::Closed),
-            State::Detecting(_) => unreachable!("detection finished above"),
+            // Not reached: detection above either finished or returned.
+            State::Detecting(_) => return Ok(None),
         };
         let role = self.role;
         match &mut ready.framing {
@@ -271,13 +277,28 @@ impl Codec {
 
     /// Appends the frame for `payload` to `out` (preceded, the first time on a client, by
     /// the transport header or obfuscated2 init). `rng` supplies padded-intermediate
-    /// padding (0..15 bytes, the count from one `next_u32`) and is not used otherwise. A payload of the wrong length is refused without changing any state.
+    /// padding (0..15 bytes, the count from one `next_u32`) and is not used otherwise.
+    /// A payload of the wrong length is refused without changing any state.
+    ///
+    /// A payload the peer would read as a transport error frame (4 bytes, or up to 23 on
+    /// padded intermediate, starting with a negative int32) is refused: no MTProto packet is
+    /// that short; send errors with [`encode_transport_error`](Self::encode_transport_error).
     pub fn encode(
         &mut self,
         payload: &[u8],
         rng: &mut dyn RngCore,
         out: &mut Vec<u8>,
     ) -> Result<(), TransportError> {
+        if let Some(kind) = self.kind() {
+            if error_code(payload, kind.max_error_len()).is_some() {
+                return Err(TransportError::BadLength {
+                    transport: kind.name(),
+                    len: payload.len() as u64,
+                    rule:
+                        "a short payload starting with a negative int32 reads as a transport error",
+                });
+            }
+        }
         let mut padding = [0u8; 15];
         let mut padding_len = 0;
         if self.kind() == Some(Kind::PaddedIntermediate) {
@@ -288,12 +309,17 @@ impl Codec {
     }
 
     /// Appends a transport error frame (a 4-byte payload holding `code`, e.g. `-404`) to
-    /// `out`; no padding is added on padded intermediate.
+    /// `out`; no padding is added on padded intermediate. `code` must be negative.
     pub fn encode_transport_error(
         &mut self,
         code: i32,
         out: &mut Vec<u8>,
     ) -> Result<(), TransportError> {
+        if code >= 0 {
+            return Err(TransportError::Unsupported {
+                what: "a transport error code must be negative",
+            });
+        }
         self.encode_inner(&code.to_le_bytes(), &[], out)
     }
 

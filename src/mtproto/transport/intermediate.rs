@@ -7,7 +7,7 @@
 
 use bytes::BytesMut;
 
-use super::{check_max, classify, le_u32, take_payload, Frame, Role, TransportError};
+use super::{check_max, classify, le_u32, take_payload, Frame, Kind, Role, TransportError};
 
 /// Appends the frame for `payload` to `out`, followed (padded only) by `padding`, at most
 /// 15 random bytes.
@@ -63,10 +63,15 @@ pub(super) fn decode(
     if buf.len() < 4 + len {
         return Ok(None);
     }
-    // A padded transport error is 4 bytes plus up to 15 of padding; any real MTProto packet
-    // is at least 24 bytes.
-    let max_error_len = if padded { 23 } else { 4 };
-    Ok(Some(classify(take_payload(buf, 4, len, 0), max_error_len)))
+    let kind = if padded {
+        Kind::PaddedIntermediate
+    } else {
+        Kind::Intermediate
+    };
+    Ok(Some(classify(
+        take_payload(buf, 4, len, 0),
+        kind.max_error_len(),
+    )))
 }
 
 fn bad_length(padded: bool, len: usize, rule: &'static str) -> TransportError {

@@ -124,13 +124,31 @@ fn take_payload(buf: &mut BytesMut, header: usize, len: usize, trailer: usize) -
 /// A payload as a [`Frame`]: a transport error if it is short enough (`max_error_len`, to
 /// allow padding) and starts with a negative int32, else a packet.
 fn classify(payload: Bytes, max_error_len: usize) -> Frame {
-    if payload.len() >= 4 && payload.len() <= max_error_len {
-        let code = i32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
-        if code < 0 {
-            return Frame::TransportError(code);
+    match error_code(&payload, max_error_len) {
+        Some(code) => Frame::TransportError(code),
+        None => Frame::Payload(payload),
+    }
+}
+
+/// The transport error code a payload of at most `max_error_len` bytes starting with a
+/// negative int32 stands for.
+fn error_code(payload: &[u8], max_error_len: usize) -> Option<i32> {
+    if payload.len() < 4 || payload.len() > max_error_len {
+        return None;
+    }
+    let code = i32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+    (code < 0).then_some(code)
+}
+
+impl Kind {
+    /// The longest payload a receiver may read as a transport error frame: 4 bytes, or up
+    /// to 23 on padded intermediate (4 bytes plus padding; real packets are >= 24 bytes).
+    fn max_error_len(self) -> usize {
+        match self {
+            Kind::PaddedIntermediate => 23,
+            _ => 4,
         }
     }
-    Frame::Payload(payload)
 }
 
 /// Checks an outgoing or incoming payload length against [`MAX_FRAME_LEN`].

@@ -22,7 +22,7 @@ pub enum MkvEvent {
     Tracks(Vec<Track>),
     /// One frame (laced blocks give one packet per frame).
     Packet(Packet),
-    /// The input is complete; every later poll returns `End` again.
+    /// The input is complete. Returned once; later polls return `Ok(None)`.
     End,
 }
 
@@ -32,8 +32,10 @@ enum Stage {
     Header,
     /// Inside the body (before, in or between Segment children).
     Body,
-    /// Done; `End` is returned.
+    /// Done; `End` is returned next.
     Ended,
+    /// `End` has been returned.
+    Closed,
 }
 
 /// An open master element the demuxer streams through (Segment or Cluster).
@@ -197,7 +199,11 @@ impl MkvDemuxer {
                 return Ok(Some(ev));
             }
             let step = match self.stage {
-                Stage::Ended => return Ok(Some(MkvEvent::End)),
+                Stage::Ended => {
+                    self.stage = Stage::Closed;
+                    return Ok(Some(MkvEvent::End));
+                }
+                Stage::Closed => return Ok(None),
                 _ if self.skip > 0 => self.skip_bytes(),
                 Stage::Header => self.step_header()?,
                 Stage::Body => self.step_body()?,

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Writes the small checked-in seed corpus under fuzz/seeds/<target>/ (deterministic).
+
+Input layouts are those of fuzz/src/lib.rs: one control byte (bit 0 = role or secret), then
+the stream. CRC32 is zlib's (IEEE), as the full transport uses.
+"""
+import os
+import random
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rnd = random.Random(7)
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "seeds", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(bytes(data))
+
+
+def abridged(p):
+    w = len(p) // 4
+    return (bytes([w]) if w < 0x7F else bytes([0x7F]) + struct.pack("<I", w)[:3]) + p
+
+
+def inter(p, pad=b""):
+    return struct.pack("<I", len(p) + len(pad)) + p + pad
+
+
+def full(p, seq):
+    head = struct.pack("<II", len(p) + 12, seq) + p
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+small = bytes(range(1, 25))
+big = bytes(rnd.getrandbits(8) for _ in range(508))
+err = struct.pack("<i", -404)
+
+for ctl in (0, 1):
+    write("transport_abridged", f"frames{ctl}", [ctl] + list(abridged(small) + abridged(big) + abridged(err)))
+    write("transport_abridged", f"quickack{ctl}", [ctl] + [0x81, 2, 3, 4] + list(abridged(small)))
+    write("transport_intermediate", f"frames{ctl}", [ctl] + list(inter(small) + inter(big) + inter(err)))
+    write("transport_intermediate", f"quickack{ctl}", [ctl] + [4, 3, 2, 0x81] + list(inter(small)))
+    write("transport_padded", f"frames{ctl}", [ctl] + list(inter(small, b"\x55" * 7) + inter(big) + inter(err, b"\x01\x02")))
+    write("transport_full", f"frames{ctl}", [ctl] + list(full(small, 0) + full(big, 1) + full(err, 2)))
+    write("transport_full", f"bare_error{ctl}", [ctl] + list(struct.pack("<i", -429)))
+
+write("transport_detect", "abridged", [0, 0xEF] + list(abridged(small)))
+write("transport_detect", "intermediate", [0] + [0xEE] * 4 + list(inter(small)))
+write("transport_detect", "padded", [0] + [0xDD] * 4 + list(inter(small, b"\x00\x01")))
+write("transport_detect", "full", [0] + list(full(small, 0) + full(small, 1)))
+write("transport_detect", "http", [0] + list(b"GET / HTTP/1.1\r\n\r\n"))
+for ctl in (0, 1):
+    init = bytes([0x11, 2, 3, 4, 5, 6, 7, 8]) + bytes(rnd.getrandbits(8) for _ in range(56))
+    write("transport_detect", f"obfuscated{ctl}", [ctl] + list(init) + list(inter(small)))
+
+for ctl in range(6):
+    seed = bytes(rnd.getrandbits(8) for _ in range(8))
+    body = [2] + list(range(8)) + [1, 9, 9, 9, 9] + [0] + list(inter(small))
+    write("transport_obfuscated", f"roundtrip{ctl}", [ctl] + list(seed) + body)
