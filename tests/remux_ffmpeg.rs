@@ -538,7 +538,43 @@ fn mkv_hevc_opus() {
         &format!("{VIDEO} {AUDIO} -c:v libx265 -x265-params log-level=none -c:a libopus"),
         "in.mkv",
     );
-    check("mkv_hevc_opus", &dir, &[input], 0);
+    check("mkv_hevc_opus", &dir, &[input.clone()], 0);
+    // --hev1 changes the sample entry only.
+    let out = dir.path("hev1.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .arg("--hev1"),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    let (_, tag, _) = run(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_tag_string",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&out),
+        Duration::from_secs(30),
+    );
+    assert_eq!(String::from_utf8_lossy(&tag).trim(), "hev1");
+    let (ok, _, err) = run(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&out)
+            .args(["-f", "null", "-"]),
+        Duration::from_secs(60),
+    );
+    assert!(ok && err.trim().is_empty(), "{err}");
 }
 
 #[test]

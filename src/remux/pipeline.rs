@@ -45,7 +45,7 @@ pub struct RemuxOptions {
 
 enum Demux {
     Mp4(Mp4Demuxer<File>),
-    Mkv(super::mkv_input::MkvInput),
+    Mkv(Box<super::mkv_input::MkvInput>),
 }
 
 impl Demux {
@@ -147,7 +147,7 @@ fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
             // The bytes used for detection go first, then the rest: no reopening, no seeking.
             let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
             let (d, tracks) = super::mkv_input::MkvInput::open(reader)?;
-            Ok((Demux::Mkv(d), tracks))
+            Ok((Demux::Mkv(Box::new(d)), tracks))
         }
         None => Err(RemuxError::UnknownFormat),
     }
@@ -204,7 +204,7 @@ impl Inputs {
 
     /// The next packet of all inputs by decode (else presentation) time, with its output
     /// track index.
-    pub fn next(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
+    pub fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
         let mut best: Option<(usize, (i64, u32))> = None;
         for (i, input) in self.inputs.iter_mut().enumerate() {
             input.fill()?;
@@ -271,7 +271,7 @@ pub fn remux_files(
             warn(w);
         }
         let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
-        while let Some((idx, p)) = inputs.next()? {
+        while let Some((idx, p)) = inputs.next_packet()? {
             plan.add(idx, p)?;
         }
         drop(inputs);
@@ -284,7 +284,7 @@ pub fn remux_files(
         let file = File::create(out_path)?;
         let mut writer =
             FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), &header)?;
-        while let Some((idx, p)) = inputs.next()? {
+        while let Some((idx, p)) = inputs.next_packet()? {
             writer.write(idx, p)?;
         }
         let buf = writer.finish()?;
@@ -309,7 +309,7 @@ pub fn remux_files(
         Output::Stdout => Box::new(std::io::stdout().lock()),
     };
     let mut buf = Vec::with_capacity(1 << 20);
-    while let Some((idx, p)) = inputs.next()? {
+    while let Some((idx, p)) = inputs.next_packet()? {
         mux.push(idx, p, &mut buf)?;
         if !buf.is_empty() {
             sink.write_all(&buf)?;
