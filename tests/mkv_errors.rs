@@ -214,11 +214,11 @@ fn laced_frames_without_durations_share_the_block_time() {
     );
 }
 
-/// Replays the checked-in fuzz corpus (`fuzz-remux/corpus/demux_mkv`) the way the fuzz target
+/// Replays the checked-in fuzz corpus (`fuzz/seeds/demux_mkv`) the way the fuzz target
 /// feeds it, so inputs the fuzzer found stay fixed without nightly in CI.
 #[test]
 fn fuzz_corpus_replays_cleanly() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-remux/corpus/demux_mkv");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/demux_mkv");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let input = std::fs::read(entry.unwrap().path()).unwrap();
