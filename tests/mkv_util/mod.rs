@@ -58,7 +58,8 @@ impl Work {
         if !have_tools(tools) {
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("tgmux-mkv-{name}-{}", std::process::id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("tgmux-mkv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Some(Work { dir })
