@@ -26,10 +26,13 @@ fn run(args: &[String]) -> Result<(), String> {
             if let Some(l) = args.get(2) {
                 schema.layer = Some(l.parse().map_err(|_| "bad LAYER")?);
             }
-            let header = format!(
-                "Written by `tgmux-codegen canon` from the reference {}.\nEvery #id is verified by CRC32 of the normalised line when tgmux-tl builds.\nIn mtproto.tl, `string` fields holding binary data (pq, p, q, dh_prime, g_a, encrypted_*...)\nare written `bytes`: the same wire format and the same id (the id rule reads `bytes` as `string`).",
+            let mut header = format!(
+                "Written by `tgmux-codegen canon` from the reference {}.\nEvery #id is verified by CRC32 of the normalised line when tgmux-tl builds.",
                 std::path::Path::new(file).file_name().and_then(|f| f.to_str()).unwrap_or(file)
             );
+            if file.ends_with("mtproto.tl") {
+                header.push_str("\nIn mtproto.tl, `string` fields holding binary data (pq, p, q, dh_prime, g_a, encrypted_*...)\nare written `bytes`: the same wire format and the same id (the id rule reads `bytes` as `string`).");
+            }
             print!("{}", tgmux_codegen::canonicalise(&schema, &header));
             Ok(())
         }
