@@ -39,7 +39,18 @@ pub struct Args {
 }
 
 /// Runs the local DC until Ctrl-C.
-pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
-    // Wired to `crate::localdc::run::run` once the server session (issue 3) is merged.
-    Err(CliError::not_implemented("local-dc"))
+pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
+    let opts = crate::localdc::run::Options {
+        media: args.media.clone(),
+        listen: args.listen,
+        dcs: args.dcs,
+        write_config: args.write_config.clone(),
+        rsa_key: args.rsa_key.clone(),
+        password: args.password.clone(),
+        faults: args.faults.clone(),
+        cdn: args.cdn,
+        seed: args.seed,
+        verbose: g.verbose > 0,
+    };
+    crate::localdc::run::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

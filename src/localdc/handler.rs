@@ -157,7 +157,15 @@ impl World {
             faults,
             refs,
             accounts: Mutex::new(Accounts::default()),
+            password: None,
+            srp: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same world with 2FA: user logins must pass an SRP check of `setup`'s password.
+    pub fn with_password(mut self, setup: PasswordSetup) -> Self {
+        self.password = Some(setup);
+        self
     }
 
     /// Number of regular (non-CDN) DCs.

@@ -11,12 +11,17 @@
 //! Everything except the server driver is synchronous and testable without sockets.
 
 pub mod accounts;
+pub mod conn;
 pub mod error;
 pub mod faults;
 pub mod fileref;
 pub mod getfile;
+pub mod handler;
 pub mod ids;
 pub mod media;
+pub mod objects;
 pub mod rng;
+pub mod run;
+pub mod server;
 
 pub use error::{LocalDcError, RpcError};

@@ -75,11 +75,6 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     if opts.cdn {
         return Err(LocalDcError::Other("--cdn: not implemented yet".into()));
     }
-    if opts.password.is_some() {
-        return Err(LocalDcError::Other(
-            "--password: not implemented yet".into(),
-        ));
-    }
     let library = Library::scan(&opts.media, opts.dcs)?;
     let key = load_key(opts)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
