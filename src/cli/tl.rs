@@ -1,6 +1,16 @@
 //! `tgmux tl`.
 
+use std::io::{Read, Write};
+
+use crate::tl::service::{GzipPacked, MsgContainer, RpcResult};
+use crate::tl::{self, Bytes, Deserializable, Identifiable};
+
 use super::{CliError, Globals};
+
+/// Largest gzip_packed payload `tl decode` inflates.
+const MAX_INFLATED: usize = 64 << 20;
+/// Deepest nesting of service wrappers `tl decode` follows.
+const MAX_DEPTH: usize = 8;
 
 /// TL tools for protocol work.
 #[derive(Debug, clap::Args)]
@@ -21,6 +31,170 @@ pub enum TlCommand {
     Ids,
 }
 
-pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
-    Err(CliError::not_implemented("tl"))
+pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    let text = match &args.command {
+        TlCommand::Ids => ids(),
+        TlCommand::Decode { input } => {
+            let bytes = read_input(input)?;
+            let mut text = String::new();
+            describe(Bytes::from(bytes), 0, &mut text)
+                .map_err(|e| CliError::new(format!("tl decode: {e}")))?;
+            text
+        }
+    };
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `tgmux tl ids | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::new(format!("tl: cannot write the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One `0xXXXXXXXX name` line per constructor and function, sorted by id.
+fn ids() -> String {
+    let mut all: Vec<(u32, &str)> = tl::CONSTRUCTORS.to_vec();
+    all.extend_from_slice(tl::service::SERVICE_CONSTRUCTORS);
+    all.sort();
+    let mut text = String::new();
+    for (id, name) in all {
+        text.push_str(&format!("0x{id:08x} {name}\n"));
+    }
+    text
+}
+
+/// The bytes named on the command line: hex, or stdin holding hex text or raw bytes.
+fn read_input(input: &str) -> Result<Vec<u8>, CliError> {
+    if input != "-" {
+        return parse_hex(input).map_err(|e| CliError::new(format!("tl decode: {e}")));
+    }
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .map_err(|e| CliError::new(format!("tl decode: cannot read stdin: {e}")))?;
+    match std::str::from_utf8(&raw).ok().map(parse_hex) {
+        Some(Ok(bytes)) => Ok(bytes),
+        _ => Ok(raw),
+    }
+}
+
+/// Hex digits, with optional whitespace and `0x` prefix, into bytes.
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let trimmed = text.trim();
+    let digits: Vec<u8> = trimmed
+        .strip_prefix("0x")
+        .unwrap_or(trimmed)
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if digits.is_empty() {
+        return Err("no input".into());
+    }
+    if digits.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits ({})", digits.len()));
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    digits
+        .chunks(2)
+        .map(|pair| match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => Ok(h << 4 | l),
+            _ => Err(format!("not hex: {:?}", String::from_utf8_lossy(pair))),
+        })
+        .collect()
+}
+
+/// Pretty `Debug` output puts every element of a list on its own line, which makes an int128
+/// nonce 18 lines long: lists of plain numbers are folded back onto one line.
+fn collapse_number_lists(pretty: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut open: Option<(String, Vec<String>)> = None;
+    for line in pretty.lines() {
+        if let Some((head, items)) = &mut open {
+            let item = line.trim().trim_end_matches(',');
+            if item.parse::<i128>().is_ok() {
+                items.push(item.to_string());
+                continue;
+            }
+            let t = line.trim();
+            if t.starts_with(']') && !items.is_empty() {
+                lines.push(format!("{head}{}{}", items.join(", "), t));
+            } else {
+                lines.push(head.clone());
+                lines.extend(items.iter().map(|i| format!("{i},")));
+                lines.push(line.to_string());
+            }
+            open = None;
+            continue;
+        }
+        if line.ends_with('[') {
+            open = Some((line.to_string(), Vec::new()));
+        } else {
+            lines.push(line.to_string());
+        }
+    }
+    if let Some((head, items)) = open {
+        lines.push(head);
+        lines.extend(items);
+    }
+    lines
+}
+
+/// Appends a readable form of one boxed object, following the service wrappers
+/// (rpc_result, msg_container, gzip_packed) whose payload the schema cannot type.
+fn describe(bytes: Bytes, depth: usize, out: &mut String) -> Result<(), tl::DecodeError> {
+    let indent = "  ".repeat(depth);
+    let id = tl::Reader::new(bytes.clone()).peek_u32()?;
+    if depth >= MAX_DEPTH
+        && matches!(
+            id,
+            RpcResult::CONSTRUCTOR_ID | MsgContainer::CONSTRUCTOR_ID | GzipPacked::CONSTRUCTOR_ID
+        )
+    {
+        out.push_str(&format!(
+            "{indent}<{} bytes nested too deep>\n",
+            bytes.len()
+        ));
+        return Ok(());
+    }
+    match id {
+        RpcResult::CONSTRUCTOR_ID => {
+            let r = RpcResult::from_bytes(bytes)?;
+            out.push_str(&format!("{indent}rpc_result req_msg_id={}\n", r.req_msg_id));
+            describe(r.result, depth + 1, out)
+        }
+        MsgContainer::CONSTRUCTOR_ID => {
+            let c = MsgContainer::from_bytes(bytes)?;
+            out.push_str(&format!(
+                "{indent}msg_container ({} messages)\n",
+                c.messages.len()
+            ));
+            for m in c.messages {
+                out.push_str(&format!(
+                    "{indent}  message msg_id={} seqno={}\n",
+                    m.msg_id, m.seqno
+                ));
+                describe(m.body, depth + 2, out)?;
+            }
+            Ok(())
+        }
+        GzipPacked::CONSTRUCTOR_ID => {
+            let g = GzipPacked::from_bytes(bytes)?;
+            let inner = g.unpack(MAX_INFLATED)?;
+            out.push_str(&format!(
+                "{indent}gzip_packed ({} bytes inflated)\n",
+                inner.len()
+            ));
+            describe(Bytes::from(inner), depth + 1, out)
+        }
+        _ => {
+            let value = tl::decode_any(bytes)?;
+            for line in collapse_number_lists(&format!("{value:#?}")) {
+                out.push_str(&indent);
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Ok(())
+        }
+    }
 }
