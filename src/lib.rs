@@ -6,10 +6,10 @@
 
 pub mod cli;
 pub mod crypto;
-pub mod mtproto;
-pub mod remux;
 pub mod dcconfig;
 pub mod localdc;
+pub mod mtproto;
+pub mod remux;
 
 /// The TL layer (generated types, enums, functions and their runtime): the `tgmux-tl` crate.
 pub use tgmux_tl as tl;

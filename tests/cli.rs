@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn tgmux(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tgmux")).args(args).output().expect("run tgmux")
+    Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(args)
+        .output()
+        .expect("run tgmux")
 }
 
 #[test]
@@ -11,10 +14,23 @@ fn help_lists_every_subcommand_and_global_flag() {
     let out = tgmux(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for word in ["login", "download", "serve", "remux", "local-dc", "demo", "ping", "tl"] {
-        assert!(help.contains(&format!("\n  {word} ")), "help lacks subcommand {word}:\n{help}");
+    for word in [
+        "login", "download", "serve", "remux", "local-dc", "demo", "ping", "tl",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {word} ")),
+            "help lacks subcommand {word}:\n{help}"
+        );
     }
-    for flag in ["--config", "--session", "--dc-config", "--test-dc", "--json", "--verbose", "--quiet"] {
+    for flag in [
+        "--config",
+        "--session",
+        "--dc-config",
+        "--test-dc",
+        "--json",
+        "--verbose",
+        "--quiet",
+    ] {
         assert!(help.contains(flag), "help lacks {flag}");
     }
 }
@@ -23,7 +39,10 @@ fn help_lists_every_subcommand_and_global_flag() {
 fn version_prints_the_crate_version() {
     let out = tgmux(&["--version"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("tgmux {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("tgmux {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]

@@ -14,7 +14,9 @@ fn offending_lines(source: &str) -> Vec<String> {
         .filter(|line| !line.trim_start().starts_with("//"))
         .filter(|line| {
             FORBIDDEN.iter().any(|c| {
-                line.contains(&format!("{c}::")) || line.contains(&format!("use {c}")) || line.contains(&format!("extern crate {c}"))
+                line.contains(&format!("{c}::"))
+                    || line.contains(&format!("use {c}"))
+                    || line.contains(&format!("extern crate {c}"))
             })
         })
         .map(str::to_owned)
@@ -22,7 +24,9 @@ fn offending_lines(source: &str) -> Vec<String> {
 }
 
 fn scan(dir: &Path, found: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -49,7 +53,11 @@ fn core_modules_do_not_use_tokio_or_hyper() {
             }
         }
     }
-    assert!(found.is_empty(), "core modules import tokio/hyper:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "core modules import tokio/hyper:\n{}",
+        found.join("\n")
+    );
 }
 
 /// The TL crates (`tl/`: generated code and runtime, `codegen/`: the generator) are core too.
@@ -65,12 +73,19 @@ fn tl_and_codegen_crates_do_not_use_tokio_or_hyper() {
     for line in offending_lines(&std::fs::read_to_string(root.join("tl/build.rs")).unwrap()) {
         found.push(format!("tl/build.rs: {}", line.trim()));
     }
-    assert!(found.is_empty(), "tl/codegen import tokio/hyper:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "tl/codegen import tokio/hyper:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn the_scan_catches_an_import() {
-    assert_eq!(offending_lines("use tokio::net::TcpStream;\nlet x = 1;").len(), 1);
+    assert_eq!(
+        offending_lines("use tokio::net::TcpStream;\nlet x = 1;").len(),
+        1
+    );
     assert_eq!(offending_lines("let s = hyper::Body::empty();").len(), 1);
     assert!(offending_lines("// tokio:: is fine in a comment\nlet tokio_free = 1;").is_empty());
 }

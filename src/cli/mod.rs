@@ -29,12 +29,18 @@ pub struct CliError {
 impl CliError {
     /// A failure with exit code 1.
     pub fn new(message: impl Into<String>) -> Self {
-        CliError { message: message.into(), code: 1 }
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
     }
 
     /// A subcommand that a later piece of work fills in: exit code 2, no pretending.
     pub fn not_implemented(command: &str) -> Self {
-        CliError { message: format!("{command}: not implemented yet"), code: 2 }
+        CliError {
+            message: format!("{command}: not implemented yet"),
+            code: 2,
+        }
     }
 }
 
@@ -117,7 +123,13 @@ pub struct Globals {
     pub api_id: Option<i32>,
 
     /// Telegram api_hash (or TGMUX_API_HASH, or the config file).
-    #[arg(long, global = true, env = "TGMUX_API_HASH", value_name = "HASH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TGMUX_API_HASH",
+        value_name = "HASH",
+        hide_env_values = true
+    )]
     pub api_hash: Option<String>,
 }
 

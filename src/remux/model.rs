@@ -134,11 +134,19 @@ pub enum RemuxError {
     /// The input is not a container we read (or is garbage).
     UnknownFormat,
     /// The input breaks its container's rules; `at` is a byte offset in the input.
-    Malformed { at: u64, what: String },
+    Malformed {
+        at: u64,
+        what: String,
+    },
     /// The input ended in the middle of an element, box or frame.
-    Truncated { at: u64 },
+    Truncated {
+        at: u64,
+    },
     /// A size, count or allocation beyond the limits in the demuxer's limits module.
-    TooLarge { at: u64, what: String },
+    TooLarge {
+        at: u64,
+        what: String,
+    },
     /// No audio or video track remains after dropping unsupported ones.
     NoTracks,
     /// The output cannot be written this way (e.g. faststart to a pipe).
@@ -149,10 +157,14 @@ pub enum RemuxError {
 impl std::fmt::Display for RemuxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RemuxError::UnknownFormat => f.write_str("unrecognised input format (expected Matroska/WebM or MP4/MOV)"),
+            RemuxError::UnknownFormat => {
+                f.write_str("unrecognised input format (expected Matroska/WebM or MP4/MOV)")
+            }
             RemuxError::Malformed { at, what } => write!(f, "malformed input at byte {at}: {what}"),
             RemuxError::Truncated { at } => write!(f, "input truncated at byte {at}"),
-            RemuxError::TooLarge { at, what } => write!(f, "input exceeds limits at byte {at}: {what}"),
+            RemuxError::TooLarge { at, what } => {
+                write!(f, "input exceeds limits at byte {at}: {what}")
+            }
             RemuxError::NoTracks => f.write_str("no audio or video track that MP4 can carry"),
             RemuxError::Unsupported(what) => write!(f, "unsupported: {what}"),
             RemuxError::Io(e) => write!(f, "i/o error: {e}"),
