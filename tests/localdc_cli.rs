@@ -27,7 +27,6 @@ fn one_line_error(out: &std::process::Output, needle: &str) {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn bad_flags_are_one_line_errors() {
     let dir = std::env::temp_dir().join(format!("tgmux-localdc-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -69,7 +68,6 @@ fn bad_flags_are_one_line_errors() {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn writes_a_readable_config_and_listens() {
     let dir = std::env::temp_dir().join(format!("tgmux-localdc-cfg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -63,7 +63,6 @@ fn read_answer(s: &mut TcpStream, abridged: bool) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn holds_250_concurrent_connections() {
     let dir = std::env::temp_dir().join(format!("tgmux-localdc-conns-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

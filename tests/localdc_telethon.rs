@@ -185,7 +185,6 @@ fn assert_download(json: &str, dc: &Dc) {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn telethon_bot_downloads_over_every_transport() {
     let Some(py) = python() else { return };
     let dc = start_dc("transports", &[]);
@@ -213,7 +212,6 @@ fn telethon_bot_downloads_over_every_transport() {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn telethon_downloads_despite_bad_server_salts() {
     let Some(py) = python() else { return };
     let dc = start_dc("salt", &["--faults", "salt=0.2", "--seed", "7"]);
@@ -235,7 +233,6 @@ fn telethon_downloads_despite_bad_server_salts() {
 }
 
 #[test]
-#[ignore = "local-dc serves MTProto once the server session is wired (issue 4)"]
 fn telethon_user_login_with_two_factor_password() {
     let Some(py) = python() else { return };
     let dc = start_dc("2fa", &["--password", "hunter2"]);
