@@ -1,0 +1,142 @@
+//! `tgmux tl ids` and `tgmux tl decode`: the whole layer listed, captured objects decoded.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use tgmux::tl::service::{GzipPacked, RpcResult};
+use tgmux::tl::{enums, types, Bytes, Serializable};
+
+fn tgmux(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tgmux");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A value of Telegram's published auth-key sample (tests/data/samples_auth_key.txt).
+fn sample(name: &str) -> String {
+    let text = include_str!("data/samples_auth_key.txt");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} = ")))
+        .unwrap_or_else(|| panic!("{name} not in the sample file"));
+    line[name.len() + 3..].to_string()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tgmux failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn ids_list_the_whole_layer_sorted() {
+    let text = stdout(&tgmux(&["tl", "ids"], b""));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 2400, "only {} ids", lines.len());
+    let mut last = None;
+    for line in &lines {
+        let (id, name) = line.split_once(' ').expect("`0xID name`");
+        let id = u32::from_str_radix(id.strip_prefix("0x").expect("0x prefix"), 16).unwrap();
+        assert!(!name.is_empty() && !name.contains(' '), "{line}");
+        assert!(last <= Some(id), "not sorted at {line}");
+        last = Some(id);
+    }
+    for expected in [
+        "0x096a18d5 upload.file",
+        "0xf35c6d01 rpc_result",
+        "0x73f1f8dc msg_container",
+        "0xbe7e8ef1 req_pq_multi",
+        "0xda9b0d0d invokeWithLayer",
+    ] {
+        assert!(lines.contains(&expected), "missing {expected}");
+    }
+}
+
+#[test]
+fn decodes_the_res_pq_captured_in_telegrams_sample() {
+    let text = stdout(&tgmux(&["tl", "decode", &sample("res_pq_body")], b""));
+    assert!(text.starts_with("ResPq("), "{text}");
+    // The fingerprint on the wire is little-endian.
+    let fp = i64::from_be_bytes(0x85FD64DE851D9DD0u64.to_le_bytes());
+    let fingerprints = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server_public_key_fingerprints: "))
+        .expect("fingerprints line");
+    assert!(fingerprints.contains(&fp.to_string()), "{text}");
+    // nonce 15A084B3...: the first bytes in decimal.
+    assert!(text.contains("nonce: [21, 160, 132, 179,"), "{text}");
+}
+
+#[test]
+fn decodes_from_stdin_as_hex_text_or_raw_bytes() {
+    let wire = hex_to_bytes(&sample("res_pq_body"));
+    let from_arg = stdout(&tgmux(&["tl", "decode", &sample("res_pq_body")], b""));
+    let from_hex = stdout(&tgmux(
+        &["tl", "decode", "-"],
+        format!("{}\n", sample("res_pq_body")).as_bytes(),
+    ));
+    let from_raw = stdout(&tgmux(&["tl", "decode", "-"], &wire));
+    assert_eq!(from_arg, from_hex);
+    assert_eq!(from_arg, from_raw);
+}
+
+/// What a client receives for a download: rpc_result → gzip_packed → upload.file.
+#[test]
+fn follows_rpc_result_and_gzip_packed_to_the_object() {
+    let file = enums::upload::File::File(types::upload::File {
+        r#type: enums::storage::FileType::FileMp4(types::storage::FileMp4 {}),
+        mtime: 1_700_000_000,
+        bytes: Bytes::from_static(b"abc"),
+    });
+    let packed = GzipPacked::pack(&file.to_bytes());
+    let result = RpcResult {
+        req_msg_id: 0x1234_5678_9abc_def0,
+        result: Bytes::from(packed.to_bytes()),
+    };
+    let text = stdout(&tgmux(&["tl", "decode", &hex(&result.to_bytes())], b""));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("rpc_result req_msg_id={}", 0x1234_5678_9abc_def0i64)
+    );
+    assert!(lines[1].starts_with("  gzip_packed ("), "{text}");
+    assert!(text.contains("FileMp4"), "{text}");
+    assert!(text.contains("mtime: 1700000000"), "{text}");
+}
+
+#[test]
+fn bad_input_is_one_error_line() {
+    for (input, why) in [
+        ("zz", "not hex"),
+        ("abc", "odd number"),
+        ("01020304", "unknown tl constructor 0x04030201"),
+        ("63241605", "truncated"),
+    ] {
+        let out = tgmux(&["tl", "decode", input], b"");
+        assert_eq!(out.status.code(), Some(1), "{input}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{input}: {err}");
+        assert!(err.starts_with("tgmux: error: tl decode: "), "{err}");
+        assert!(err.to_lowercase().contains(why), "{input}: {err}");
+    }
+}
+
+fn hex_to_bytes(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
