@@ -5,12 +5,12 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rand::SeedableRng;
 
-use tgmux::localdc::faults::{FaultSpec, Faults};
-use tgmux::localdc::handler::{Ctx, Reply, World};
+mod common;
+
+use common::LocalWorld;
+use tgmux::localdc::handler::Reply;
 use tgmux::localdc::media::Library;
-use tgmux::localdc::objects::DcAddress;
 use tgmux::tl::{enums, functions, types, Deserializable, Serializable};
 
 fn upload_file(len: usize) -> Bytes {
@@ -32,36 +32,7 @@ fn channel_messages() -> Bytes {
     let library = Library::scan(&dir, 3).unwrap();
     let channel = library.channel_by_username("archive").unwrap();
     let (channel_id, access_hash) = (channel.id, channel.access_hash);
-    let dcs = (1..=3)
-        .map(|id| DcAddress {
-            id,
-            ip: "127.0.0.1".into(),
-            port: 1,
-            cdn: false,
-        })
-        .collect();
-    let world = World::new(library, dcs, FaultSpec::default());
-    let mut faults = Faults::new(FaultSpec::default(), 0, 1, 1);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let mut call = |body: Vec<u8>| {
-        let mut ctx = Ctx {
-            dc_id: 1,
-            auth_key_id: 1,
-            now: 1_700_000_000,
-            faults: &mut faults,
-            rng: &mut rng,
-            layer: None,
-            method: 0,
-        };
-        world.handle(&mut ctx, Bytes::from(body))
-    };
-    let login = functions::auth::ImportBotAuthorization {
-        flags: 0,
-        api_id: 1,
-        api_hash: "x".into(),
-        bot_auth_token: "1:x".into(),
-    };
-    assert!(matches!(call(login.to_bytes()), Reply::Result(_)));
+    let mut world = LocalWorld::new(library, 3);
     let history = functions::messages::GetHistory {
         peer: enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
             channel_id,
@@ -75,7 +46,7 @@ fn channel_messages() -> Bytes {
         min_id: 0,
         hash: 0,
     };
-    let Reply::Result(answer) = call(history.to_bytes()) else {
+    let Reply::Result(answer) = world.call(history.to_bytes()) else {
         panic!("getHistory failed")
     };
     let _ = std::fs::remove_dir_all(&dir);
