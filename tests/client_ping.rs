@@ -400,3 +400,77 @@ fn hundred_pipelined_calls_on_one_connection() {
         client.invoke(&functions::help::GetConfig {}).await.unwrap();
     });
 }
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn options(dc: &localdc_util::LocalDc) -> ConnectOptions {
+    let config = DcConfig::read(&dc.config).unwrap();
+    let keys = vec![RsaPublicKey::from_pkcs1_pem(&config.rsa_public_keys[0]).unwrap()];
+    ConnectOptions::new(1, config.dcs[0].addr(), keys, 1)
+}
+
+#[test]
+fn flood_wait_is_a_typed_error() {
+    let dc = start_with("flood", 1, &["--faults", "flood=1:5"]);
+    runtime().block_on(async {
+        let client = connect(&options(&dc)).await.unwrap().client;
+        let request = functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: tgmux::tl::types::InputDocumentFileLocation {
+                id: 1,
+                access_hash: 2,
+                file_reference: Default::default(),
+                thumb_size: String::new(),
+            }
+            .into(),
+            offset: 0,
+            limit: 4096,
+        };
+        let e = client.invoke(&request).await.unwrap_err();
+        assert!(e.is_flood_wait(), "{e:?}");
+        assert_eq!(e.flood_wait_seconds(), Some(5));
+        assert_eq!(e.rpc().map(|r| r.code), Some(420));
+        // Not a connection error: the connection still answers.
+        client.ping().await.unwrap();
+    });
+}
+
+#[test]
+fn pipelined_calls_survive_bad_server_salts() {
+    // local-dc answers 20% of packets with bad_server_salt: the session resends them.
+    let dc = start_with("salt", 1, &["--faults", "salt=0.2", "--seed", "3"]);
+    runtime().block_on(async {
+        let client = connect(&options(&dc)).await.unwrap().client;
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                client.invoke(&functions::help::GetConfig {}).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_server_dropping_the_connection_mid_rpc_is_an_error() {
+    // drop=1: local-dc closes the connection on the first RPC (after the key exchange).
+    let dc = start_with("drop", 1, &["--faults", "drop=1"]);
+    one_line_error(
+        &tgmux(&["--dc-config", s(&dc.config), "ping"]),
+        "connection closed by the server",
+    );
+    runtime().block_on(async {
+        let e = connect(&options(&dc)).await.unwrap_err();
+        assert!(matches!(e, InvokeError::Closed), "{e:?}");
+    });
+}
