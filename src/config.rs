@@ -226,13 +226,7 @@ impl ClientConfig {
                 return Err(ConfigError::Invalid("api_hash given without api_id".into()))
             }
         };
-        let network = if let Some(path) = &g.dc_config {
-            read_dc_config(path)?
-        } else if g.test_dc {
-            Network::test()
-        } else {
-            Network::production()
-        };
+        let network = network_from_globals(g)?;
         let session_path = match &g.session {
             Some(p) => p.clone(),
             None => crate::net::session_file::default_path()
@@ -251,6 +245,17 @@ impl ClientConfig {
     /// The credentials, or the error telling the user how to give them.
     pub fn require_api(&self) -> Result<&ApiCredentials, ConfigError> {
         self.api.as_ref().ok_or(ConfigError::MissingApi)
+    }
+}
+
+/// The DCs the global flags select: `--dc-config FILE`, `--test-dc`, or production.
+pub fn network_from_globals(g: &Globals) -> Result<Network, ConfigError> {
+    if let Some(path) = &g.dc_config {
+        read_dc_config(path)
+    } else if g.test_dc {
+        Ok(Network::test())
+    } else {
+        Ok(Network::production())
     }
 }
 

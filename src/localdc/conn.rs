@@ -27,7 +27,7 @@ use crate::mtproto::auth::{plain, AuthError};
 use crate::mtproto::session::{
     wire, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError,
 };
-use crate::mtproto::transport::{Codec, Frame, ServerConfig, TransportError};
+use crate::mtproto::transport::{self, Codec, Frame, Kind, ServerConfig, TransportError};
 use crate::tl::{types, Identifiable, Serializable};
 
 use super::faults::Faults;
@@ -204,6 +204,12 @@ impl Connection {
         while let Some(frame) = self.codec.poll_frame().map_err(ConnError::Transport)? {
             let Frame::Payload(payload) = frame else {
                 continue;
+            };
+            // Padded intermediate frames carry 0..15 random bytes after the packet.
+            let payload = if self.codec.kind() == Some(Kind::PaddedIntermediate) {
+                transport::strip_padding(payload)
+            } else {
+                payload
             };
             let flow = if plain::is_plain(&payload) {
                 self.on_plain(&payload, now, rng, out)?

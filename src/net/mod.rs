@@ -1,5 +1,12 @@
 //! The client's I/O layer: tokio tasks that own sockets and drive the sans-IO MTProto core.
 //!
-//! `session_file` persists what a client remembers between runs.
+//! - [`client`]: one connection per task; [`Client`] is the cloneable handle with pipelined
+//!   [`Client::invoke`] and [`Client::ping`].
+//! - [`session_file`] persists what a client remembers between runs.
 
+pub mod client;
+mod error;
 pub mod session_file;
+
+pub use client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
+pub use error::InvokeError;

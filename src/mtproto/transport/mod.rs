@@ -164,3 +164,53 @@ fn check_max(len: usize) -> Result<(), TransportError> {
 fn le_u32(buf: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
 }
+
+/// Removes the 0..15 random bytes a padded-intermediate frame may carry after its MTProto
+/// packet, using what the message layer knows: a plain message (auth_key_id 0) is 20 bytes of
+/// header plus its declared length, an encrypted one is 24 + 16·k bytes. Anything shorter
+/// than that is returned as is (the message layer then refuses it).
+pub fn strip_padding(payload: Bytes) -> Bytes {
+    let len = payload.len();
+    if len >= 20 && payload[..8] == [0; 8] {
+        let declared = le_u32(&payload, 16) as usize;
+        return match declared.checked_add(20) {
+            Some(end) if end <= len => payload.slice(..end),
+            _ => payload,
+        };
+    }
+    if len >= 40 {
+        return payload.slice(..24 + (len - 24) / 16 * 16);
+    }
+    payload
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_the_padding() {
+        let mut plain = vec![0u8; 20];
+        plain[16] = 8;
+        plain.extend_from_slice(&[1; 8]);
+        let mut padded = plain.clone();
+        padded.extend_from_slice(&[9; 7]);
+        assert_eq!(
+            strip_padding(Bytes::from(padded)),
+            Bytes::from(plain.clone())
+        );
+        assert_eq!(
+            strip_padding(Bytes::from(plain.clone())),
+            Bytes::from(plain)
+        );
+        let enc = vec![5u8; 24 + 32];
+        let mut padded = enc.clone();
+        padded.extend_from_slice(&[3; 15]);
+        assert_eq!(strip_padding(Bytes::from(padded)), Bytes::from(enc.clone()));
+        assert_eq!(strip_padding(Bytes::from(enc.clone())), Bytes::from(enc));
+        // A plain header announcing more than there is stays as is.
+        let mut short = vec![0u8; 24];
+        short[16] = 200;
+        assert_eq!(strip_padding(Bytes::from(short.clone())).len(), short.len());
+    }
+}

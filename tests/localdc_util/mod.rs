@@ -1,0 +1,112 @@
+//! Starting a real `tgmux local-dc` process for client tests and benches: free consecutive
+//! ports on 127.0.0.1, a scratch directory under CARGO_TARGET_TMPDIR, the DC config it writes.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A base port with `n` free consecutive ports after it.
+pub fn free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base > 65000 {
+            continue;
+        }
+        let all: Vec<_> = (0..n)
+            .map(|i| TcpListener::bind(("127.0.0.1", base + i)))
+            .collect();
+        if all.iter().all(Result::is_ok) {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+/// A scratch directory for one test, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("client-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running local DC; killed on drop.
+pub struct LocalDc {
+    child: Child,
+    /// The DC config it wrote.
+    pub config: PathBuf,
+    /// Its scratch directory.
+    pub dir: PathBuf,
+    /// The port of DC 1.
+    pub port: u16,
+}
+
+impl Drop for LocalDc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tgmux local-dc --dcs N` on free ports and waits for its config file.
+pub fn start(name: &str, dcs: u16) -> LocalDc {
+    start_with(name, dcs, &[])
+}
+
+/// [`start`] with more `local-dc` flags.
+pub fn start_with(name: &str, dcs: u16, extra: &[&str]) -> LocalDc {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("media/chan")).unwrap();
+    std::fs::write(dir.join("media/chan/1.txt"), b"hello\n").unwrap();
+    let config = dir.join("dc.toml");
+    let port = free_ports(dcs);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(["-v", "local-dc", "--media"])
+        .arg(dir.join("media"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--dcs", &dcs.to_string(), "--write-config"])
+        .arg(&config)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tgmux local-dc");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !config.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            for line in BufReader::new(child.stderr.take().unwrap())
+                .lines()
+                .map_while(Result::ok)
+            {
+                err.push_str(&line);
+                err.push('\n');
+            }
+            panic!("local-dc exited with {status}: {err}");
+        }
+        assert!(Instant::now() < deadline, "local-dc wrote no config");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Keep draining stderr so the server never blocks on a full pipe.
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if std::env::var_os("TGMUX_TEST_LOG").is_some() {
+                eprintln!("[local-dc] {line}");
+            }
+        }
+    });
+    LocalDc {
+        child,
+        config,
+        dir,
+        port,
+    }
+}
