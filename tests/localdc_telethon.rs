@@ -102,7 +102,7 @@ fn start_dc(name: &str, extra: &[&str]) -> Dc {
     .unwrap();
     std::fs::write(dir.join("media/chan/4.txt"), b"hello from DC 1\n").unwrap();
     let config = dir.join("dc.toml");
-    let port = free_ports(3);
+    let port = free_ports(4); // DCs 1..=3, and the CDN DC on the fourth with --cdn
     let child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
         .args(["-v", "local-dc", "--media"])
         .arg(dir.join("media"))
@@ -254,4 +254,26 @@ fn telethon_user_login_with_two_factor_password() {
     );
     assert_download(&json, &dc);
     assert!(json.contains("\"bot\": false"), "{json}");
+}
+
+/// Telethon 1.44 never sets `cdn_supported` in `upload.getFile`, so with `--cdn` (and a
+/// CDN that always asks for reuploads) it still gets the bytes from the home DC, as on
+/// Telegram; a server redirecting regardless would break its download.
+#[test]
+fn telethon_downloads_with_cdn_on() {
+    let Some(py) = python() else { return };
+    let dc = start_dc("cdn", &["--cdn", "--faults", "reupload=1"]);
+    let json = telethon(
+        &py,
+        &dc,
+        &[
+            "--bot-token",
+            "123:abc",
+            "--channel",
+            "chan",
+            "--msg-id",
+            "2",
+        ],
+    );
+    assert_download(&json, &dc);
 }

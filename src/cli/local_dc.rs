@@ -30,7 +30,8 @@ pub struct Args {
     /// expire-refs=SECS, reupload=P (comma-separated).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
-    /// Redirect documents over 1 MiB to a CDN DC.
+    /// Run a CDN DC (id 201, on PORT+N, its own RSA key) and redirect documents over 1 MiB
+    /// there (for getFile requests with cdn_supported).
     #[arg(long)]
     pub cdn: bool,
     /// Seed for deterministic faults.

@@ -75,14 +75,26 @@ impl KeyStore {
 pub struct Shared {
     /// The API state.
     pub world: Arc<World>,
-    /// RSA keys for the auth-key exchange.
+    /// RSA keys for the auth-key exchange on the regular DCs.
     pub auth: Arc<auth_server::ServerConfig>,
+    /// With `--cdn`: the CDN DC's id and its own RSA key (the only one it accepts).
+    pub cdn_auth: Option<(i32, Arc<auth_server::ServerConfig>)>,
     /// Auth keys per DC.
     pub keys: KeyStore,
     /// The server salt schedule.
     pub salts: SaltSchedule,
     /// Fault seed.
     pub seed: u64,
+}
+
+impl Shared {
+    /// The RSA keys DC `dc` does auth-key exchanges with.
+    pub fn auth_for(&self, dc: i32) -> Arc<auth_server::ServerConfig> {
+        match &self.cdn_auth {
+            Some((id, auth)) if *id == dc => auth.clone(),
+            _ => self.auth.clone(),
+        }
+    }
 }
 
 /// What the driver should do after feeding bytes.
@@ -277,7 +289,7 @@ impl Connection {
         let state = std::mem::replace(&mut self.handshake, Handshake::Idle);
         let answer = match state {
             _ if is_req_pq => {
-                let (answer, next) = auth_server::start(self.shared.auth.clone())
+                let (answer, next) = auth_server::start(self.shared.auth_for(self.dc_id))
                     .handle(body, rng)
                     .map_err(ConnError::Auth)?;
                 self.handshake = Handshake::ReqDh(next);

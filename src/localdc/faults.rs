@@ -11,7 +11,7 @@
 //! | `delay=MS` | wait MS milliseconds before every answer |
 //! | `migrate` | documents are announced on the DC that was asked (so `upload.getFile` there gets `FILE_MIGRATE_X`), and user logins on the wrong DC get `PHONE_MIGRATE_X` |
 //! | `expire-refs=SECS` | file references change every SECS seconds; older ones get `FILE_REFERENCE_EXPIRED` |
-//! | `reupload=P` | the CDN answers `upload.cdnFileReuploadNeeded` |
+//! | `reupload=P` | with `--cdn`: an `upload.getCdnFile` of a document not yet re-uploaded answers `upload.cdnFileReuploadNeeded`; the document stays missing until `upload.reuploadCdnFile` (see [`super::cdn`]) |
 //!
 //! P is a probability in [0, 1]. Each connection draws its decisions from its own
 //! [`SplitMix64`] stream seeded by (seed, DC id, connection number on that DC), in request order,

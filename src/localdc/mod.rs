@@ -6,11 +6,13 @@
 //! - [`ids`]: stable ids derived from names; [`media`]: the library scan;
 //! - [`fileref`]: expiring file references; [`getfile`]: the `upload.getFile` part rules and
 //!   positional reads; [`faults`]: the `--faults` spec and its seeded decisions ([`rng`]);
+//! - [`cdn`]: the `--cdn` CDN DC (tokens, encryption, reuploads);
 //! - the API handler and the tokio server (driver of the sans-IO server session).
 //!
 //! Everything except the server driver is synchronous and testable without sockets.
 
 pub mod accounts;
+pub mod cdn;
 pub mod conn;
 pub mod error;
 pub mod faults;

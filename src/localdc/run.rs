@@ -1,5 +1,10 @@
 //! Starting `tgmux local-dc`: check the flags, scan the media, load or make the RSA key, bind
 //! every DC, write the DC config, serve until Ctrl-C.
+//!
+//! With `--cdn`, the CDN DC ([`CDN_DC_ID`]) listens right after the regular DCs, on PORT + N,
+//! with an RSA key of its own generated at start (announced by `help.getCdnConfig`). The DC
+//! config file keeps listing the regular DCs only: clients learn the CDN from
+//! `help.getConfig` (its `dcOption` has the `cdn` flag) and `help.getCdnConfig`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,13 +13,14 @@ use std::sync::Arc;
 use crate::crypto::RsaPrivateKey;
 use crate::dcconfig::{DcConfig, DcEntry};
 
+use super::cdn::CDN_DC_ID;
 use super::conn::{KeyStore, Shared};
 use super::error::LocalDcError;
 use super::faults::FaultSpec;
 use super::handler::{PasswordSetup, World};
 use super::media::Library;
 use super::objects::DcAddress;
-use super::server::{bind, Servers};
+use super::server::{bind, bind_cdn, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
 
@@ -72,19 +78,40 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     }
     let spec = FaultSpec::parse(opts.faults.as_deref().unwrap_or(""))
         .map_err(|e| LocalDcError::Faults(e.0))?;
-    if opts.cdn {
-        return Err(LocalDcError::Other("--cdn: not implemented yet".into()));
-    }
     let library = Library::scan(&opts.media, opts.dcs)?;
     let key = load_key(opts)?;
+    let cdn_key = if opts.cdn {
+        Some(
+            RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)
+                .map_err(|e| LocalDcError::Other(format!("CDN RSA key generation failed: {e}")))?,
+        )
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| LocalDcError::Other(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
-        let listeners = bind(opts.listen, opts.dcs).await?;
+        let mut listeners = bind(opts.listen, opts.dcs).await?;
+        let mut cdn_dc = None;
+        if cdn_key.is_some() {
+            let port = u16::try_from(u32::from(opts.listen.port()) + u32::from(opts.dcs))
+                .map_err(|_| LocalDcError::Other("the CDN DC would need a port above 65535".into()))?;
+            let (id, l) = bind_cdn(SocketAddr::new(opts.listen.ip(), port), CDN_DC_ID).await?;
+            let addr = l
+                .local_addr()
+                .map_err(|e| LocalDcError::Other(e.to_string()))?;
+            cdn_dc = Some(DcAddress {
+                id,
+                ip: addr.ip().to_string(),
+                port: addr.port(),
+                cdn: true,
+            });
+            listeners.push((id, l));
+        }
         let mut dcs = Vec::new();
-        for (id, l) in &listeners {
+        for (id, l) in listeners.iter().filter(|(id, _)| *id != CDN_DC_ID) {
             let addr = l
                 .local_addr()
                 .map_err(|e| LocalDcError::Other(e.to_string()))?;
@@ -119,7 +146,18 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             dcs[0].port,
             dcs[dcs.len() - 1].port
         );
+        if let Some(c) = &cdn_dc {
+            eprintln!(
+                "local-dc: CDN DC {} on {} (documents over 1 MiB, for clients that set cdn_supported)",
+                c.id, c.port
+            );
+        }
         let mut world = World::new(library, dcs, spec);
+        let mut cdn_auth = None;
+        if let (Some(c), Some(k)) = (cdn_dc, cdn_key) {
+            world = world.with_cdn(c.clone(), k.public_key().to_pkcs1_pem());
+            cdn_auth = Some((c.id, Arc::new(AuthConfig { keys: vec![k] })));
+        }
         if let Some(pw) = &opts.password {
             world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
         }
@@ -127,6 +165,7 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         let shared = Arc::new(Shared {
             world,
             auth: Arc::new(AuthConfig { keys: vec![key] }),
+            cdn_auth,
             keys: KeyStore::default(),
             salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
             seed: opts.seed,

@@ -1,6 +1,6 @@
 //! The tokio driver: one listener per DC, one task per connection, Ctrl-C to stop.
 //!
-//! DC i listens on PORT + i − 1. Each connection task reads into a fixed 64 KiB buffer, feeds
+//! DC i listens on PORT + i − 1; with `--cdn` the CDN DC on PORT + N. Each connection task reads into a fixed 64 KiB buffer, feeds
 //! the sans-IO [`Connection`] and writes what it produced (after `delay=MS` if set). A
 //! semaphore caps concurrent connections ([`MAX_CONNECTIONS`]); the per-connection memory is the
 //! read buffer plus what the codec holds of one incomplete frame.
@@ -47,6 +47,14 @@ pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, L
         out.push((i, l));
     }
     Ok(out)
+}
+
+/// Binds the CDN DC `id` on `addr`.
+pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+    let l = TcpListener::bind(addr).await.map_err(|e| {
+        LocalDcError::Other(format!("cannot listen on {addr} for the CDN DC {id}: {e}"))
+    })?;
+    Ok((id, l))
 }
 
 impl Servers {
