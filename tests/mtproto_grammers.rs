@@ -210,7 +210,7 @@ fn grammers_encrypted_client_against_our_server_session() {
     // Requests: a small one, and a large compressible one (grammers gzips it).
     let small: Vec<u8> = [0x1234_5678u32.to_le_bytes(), 7u32.to_le_bytes()].concat();
     let mut large = 0x1234_5678u32.to_le_bytes().to_vec();
-    large.extend(std::iter::repeat(b'a').take(8192));
+    large.extend(std::iter::repeat_n(b'a', 8192));
     let mut answered = 0;
     for request in [small, large] {
         let mut buf = DequeBuffer::with_capacity(1 << 16, 64);

@@ -60,8 +60,7 @@ pub fn field_name(tl: &str) -> String {
 
 /// A Rust module name for a TL namespace.
 pub fn module_name(ns: &str) -> String {
-    let f = field_name(ns);
-    f
+    field_name(ns)
 }
 
 /// A field name usable inside another identifier (`r#type` → `type`).

@@ -478,7 +478,6 @@ impl World {
 
     fn channel_messages(
         &self,
-        ctx: &Ctx<'_>,
         c: &super::media::Channel,
         messages: Vec<enums::Message>,
         count: usize,
@@ -495,10 +494,6 @@ impl World {
                 users: vec![],
             },
         ))
-        .map(|v| {
-            let _ = ctx;
-            v
-        })
     }
 
     fn get_channel_messages(
@@ -518,7 +513,7 @@ impl World {
                     _ => objects::empty_message(0, None),
                 })
                 .collect();
-        self.channel_messages(ctx, c, messages, c.messages.len())
+        self.channel_messages(c, messages, c.messages.len())
     }
 
     fn get_messages(
@@ -557,7 +552,7 @@ impl World {
             .iter()
             .map(|id| self.message_of(ctx, c, &c.messages[id]))
             .collect();
-        self.channel_messages(ctx, c, messages, c.messages.len())
+        self.channel_messages(c, messages, c.messages.len())
     }
 
     /// The document and part of an `upload.getFile`/`getFileHashes` location, checked in

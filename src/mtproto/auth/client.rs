@@ -76,9 +76,7 @@ impl AwaitResPq {
         body: &[u8],
         rng: &mut (impl RngCore + ?Sized),
     ) -> Result<(Vec<u8>, AwaitDhParams), AuthError> {
-        let res_pq = match enums::ResPq::from_bytes(Bytes::copy_from_slice(body))? {
-            enums::ResPq::ResPq(x) => x,
-        };
+        let enums::ResPq::ResPq(res_pq) = enums::ResPq::from_bytes(Bytes::copy_from_slice(body))?;
         if res_pq.nonce != self.nonce {
             return Err(AuthError::NonceMismatch);
         }

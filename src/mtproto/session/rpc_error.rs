@@ -79,7 +79,8 @@ impl RpcErrorKind {
         if let Some(seconds) = suffix(message, "SLOWMODE_WAIT_") {
             return RpcErrorKind::SlowmodeWait { seconds };
         }
-        let migrations: [(&str, fn(i32) -> RpcErrorKind); 5] = [
+        type Make = fn(i32) -> RpcErrorKind;
+        let migrations: [(&str, Make); 5] = [
             ("FILE_MIGRATE_", |dc| RpcErrorKind::FileMigrate { dc }),
             ("PHONE_MIGRATE_", |dc| RpcErrorKind::PhoneMigrate { dc }),
             ("NETWORK_MIGRATE_", |dc| RpcErrorKind::NetworkMigrate { dc }),
