@@ -76,6 +76,9 @@ fn decodes_the_res_pq_captured_in_telegrams_sample() {
         .find_map(|l| l.trim().strip_prefix("server_public_key_fingerprints: "))
         .expect("fingerprints line");
     assert!(fingerprints.contains(&fp.to_string()), "{text}");
+    // bytes fields in hex with their length: pq = p × q of the sample.
+    assert_eq!(1_008_949_199u64 * 1_455_403_679, 0x1460_e7d3_fa72_7791);
+    assert!(text.contains("pq: 0x1460e7d3fa727791 (8 bytes),"), "{text}");
     // nonce 15A084B3...: the first bytes in decimal.
     assert!(text.contains("nonce: [21, 160, 132, 179,"), "{text}");
 }
@@ -115,6 +118,7 @@ fn follows_rpc_result_and_gzip_packed_to_the_object() {
     assert!(lines[1].starts_with("  gzip_packed ("), "{text}");
     assert!(text.contains("FileMp4"), "{text}");
     assert!(text.contains("mtime: 1700000000"), "{text}");
+    assert!(text.contains("bytes: 0x616263 (3 bytes)"), "{text}");
 }
 
 #[test]

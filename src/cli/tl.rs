@@ -140,6 +140,82 @@ fn collapse_number_lists(pretty: &str) -> Vec<String> {
     lines
 }
 
+/// Bytes shown in hex beyond which `tl decode` only gives the length.
+const MAX_HEX_BYTES: usize = 64;
+
+/// Rewrites the `b"..."` literals of `Debug` output (TL `bytes` fields) as hex, which is
+/// what protocol work wants to read: `0x1460e7d3 (4 bytes)`, long values cut after
+/// [`MAX_HEX_BYTES`]. Text inside ordinary strings is left alone.
+fn bytes_as_hex(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_bytes = c == 'b'
+            && chars.get(i + 1) == Some(&'"')
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'));
+        if c == '"' || starts_bytes {
+            let start = if starts_bytes { i + 2 } else { i + 1 };
+            let (value, end) = unescape(&chars, start);
+            if starts_bytes {
+                let shown: String = value
+                    .iter()
+                    .take(MAX_HEX_BYTES)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let more = if value.len() > MAX_HEX_BYTES {
+                    "…"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("0x{shown}{more} ({} bytes)", value.len()));
+            } else {
+                out.extend(&chars[i..end.min(chars.len())]);
+            }
+            i = end;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Reads a `Debug` string body from `start` up to its closing quote: the bytes it stands for,
+/// and the index just past the quote.
+fn unescape(chars: &[char], start: usize) -> (Vec<u8>, usize) {
+    let mut bytes = Vec::new();
+    let mut i = start;
+    while i < chars.len() {
+        match chars[i] {
+            '"' => return (bytes, i + 1),
+            '\\' => {
+                let (b, len) = match chars.get(i + 1) {
+                    Some('x') => {
+                        let hex: String = chars[i + 2..(i + 4).min(chars.len())].iter().collect();
+                        (u8::from_str_radix(&hex, 16).unwrap_or(0), 4)
+                    }
+                    Some('n') => (b'\n', 2),
+                    Some('r') => (b'\r', 2),
+                    Some('t') => (b'\t', 2),
+                    Some('0') => (0, 2),
+                    Some(&other) => (other as u8, 2),
+                    None => (b'\\', 1),
+                };
+                bytes.push(b);
+                i += len;
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += 1;
+            }
+        }
+    }
+    (bytes, i)
+}
+
 /// Appends a readable form of one boxed object, following the service wrappers
 /// (rpc_result, msg_container, gzip_packed) whose payload the schema cannot type.
 fn describe(bytes: Bytes, depth: usize, out: &mut String) -> Result<(), tl::DecodeError> {
@@ -191,7 +267,7 @@ fn describe(bytes: Bytes, depth: usize, out: &mut String) -> Result<(), tl::Deco
             let value = tl::decode_any(bytes)?;
             for line in collapse_number_lists(&format!("{value:#?}")) {
                 out.push_str(&indent);
-                out.push_str(&line);
+                out.push_str(&bytes_as_hex(&line));
                 out.push('\n');
             }
             Ok(())
