@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -36,10 +36,19 @@ use crate::mtproto::session::{
     ClientSession, ClientSessionConfig, Event, MsgIdGen, MsgIdKind, RequestId, RpcError,
 };
 use crate::mtproto::transport::{self, Codec, Frame, Kind};
-use crate::tl::{enums, functions, Deserializable, RemoteCall};
+use crate::tl::{enums, functions, Deserializable, RemoteCall, Serializable};
 
 /// Default time allowed for the TCP connect and for each answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Idle time before a keep-alive `ping_delay_disconnect`.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The server closes the connection this long after a keep-alive ping unless another comes.
+const KEEPALIVE_DISCONNECT_SECS: i32 = 75;
+
+/// First wait before reopening a dropped connection; doubled for each further attempt.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Bytes read from the socket at a time.
 const READ_BUF: usize = 64 * 1024;
@@ -123,6 +132,15 @@ pub struct ConnectOptions {
     pub init: InitParams,
     /// Time allowed for the TCP connect and for each answer.
     pub timeout: Duration,
+    /// How many times in a row a dropped connection is reopened (with backoff) before the
+    /// callers get the error; 0 (the default) never reconnects.
+    pub reconnect_attempts: u32,
+    /// Idle time after which a `ping_delay_disconnect` keeps the connection open (`None`: no
+    /// keep-alive pings).
+    pub keepalive: Option<Duration>,
+    /// Seconds added to the local clock before the session sees it: a test hook to play a
+    /// client whose clock is wrong (0 for real use).
+    pub clock_skew: i64,
 }
 
 impl ConnectOptions {
@@ -139,6 +157,9 @@ impl ConnectOptions {
             time_offset: 0,
             init: InitParams::new(api_id),
             timeout: DEFAULT_TIMEOUT,
+            reconnect_attempts: 0,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+            clock_skew: 0,
         }
     }
 }
@@ -173,6 +194,7 @@ struct Inner {
     addr: SocketAddr,
     salt: AtomicI64,
     time_offset: AtomicI32,
+    reconnects: AtomicU32,
     closed: Mutex<Option<InvokeError>>,
 }
 
@@ -203,6 +225,11 @@ impl Client {
     /// Server time − local time, seconds.
     pub fn time_offset(&self) -> i32 {
         self.inner.time_offset.load(Ordering::Relaxed)
+    }
+
+    /// How many times the connection was reopened after a drop.
+    pub fn reconnects(&self) -> u32 {
+        self.inner.reconnects.load(Ordering::Relaxed)
     }
 
     /// Whether the connection has ended.
@@ -258,11 +285,17 @@ impl Client {
     }
 }
 
-/// Local wall-clock time since the UNIX epoch, as the sans-IO machines take it.
-fn unix_now() -> Duration {
-    SystemTime::now()
+/// Local wall-clock time since the UNIX epoch, moved by `skew` seconds (a test hook), as the
+/// sans-IO machines take it.
+fn unix_now(skew: i64) -> Duration {
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if skew >= 0 {
+        now + Duration::from_secs(skew.unsigned_abs())
+    } else {
+        now.saturating_sub(Duration::from_secs(skew.unsigned_abs()))
+    }
 }
 
 /// The socket and the transport around it, before and after the driver task takes them.
@@ -274,9 +307,46 @@ struct Io {
     rbuf: Vec<u8>,
     out: Vec<u8>,
     timeout: Duration,
+    skew: i64,
 }
 
 impl Io {
+    /// Opens the TCP connection and the transport (nothing is sent yet).
+    async fn open(opts: &ConnectOptions) -> Result<(Io, String), InvokeError> {
+        let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
+            .await
+            .map_err(|_| InvokeError::Timeout)??;
+        let _ = stream.set_nodelay(true);
+        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
+        let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
+            InvokeError::Transport(transport::TransportError::Unsupported {
+                what: "a DC id that fits the obfuscated2 init",
+            })
+        })?;
+        let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
+        let mut rng = StdRng::from_entropy();
+        let codec = Codec::client(&config, &mut rng)?;
+        let transport_name = match &config.obfuscation {
+            Some(_) => format!("obfuscated/{}", config.kind.name()),
+            None => config.kind.name().to_string(),
+        };
+        let io = Io {
+            stream,
+            codec,
+            padded: config.kind == Kind::PaddedIntermediate,
+            rng,
+            rbuf: vec![0u8; READ_BUF],
+            out: Vec::new(),
+            timeout: opts.timeout,
+            skew: opts.clock_skew,
+        };
+        Ok((io, transport_name))
+    }
+
+    fn now(&self) -> Duration {
+        unix_now(self.skew)
+    }
+
     /// Frames `payload` and writes it.
     async fn send(&mut self, payload: &[u8]) -> Result<(), InvokeError> {
         self.out.clear();
@@ -327,7 +397,7 @@ impl Io {
         ids: &mut MsgIdGen,
         body: &[u8],
     ) -> Result<Vec<u8>, InvokeError> {
-        let msg_id = ids.next(unix_now(), MsgIdKind::Client);
+        let msg_id = ids.next(self.now(), MsgIdKind::Client);
         self.send(&plain::encode(msg_id, body)).await?;
         let answer = self.recv().await?;
         Ok(plain::decode(&answer)?.body.to_vec())
@@ -346,7 +416,7 @@ async fn create_auth_key(io: &mut Io, opts: &ConnectOptions) -> Result<Finished,
     let answer = io.plain_exchange(&mut ids, &request).await?;
     let (request, state) = state.handle(&answer, &mut io.rng)?;
     let answer = io.plain_exchange(&mut ids, &request).await?;
-    let now = unix_now().as_secs() as i64;
+    let now = io.now().as_secs() as i64;
     let (mut request, mut state) = state.handle(&answer, now, &mut io.rng)?;
     loop {
         let answer = io.plain_exchange(&mut ids, &request).await?;
@@ -361,32 +431,7 @@ async fn create_auth_key(io: &mut Io, opts: &ConnectOptions) -> Result<Finished,
 /// `invokeWithLayer(initConnection(help.getConfig))`. Every step is bounded by
 /// `opts.timeout`.
 pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
-    let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
-        .await
-        .map_err(|_| InvokeError::Timeout)??;
-    let _ = stream.set_nodelay(true);
-    let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
-    let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
-        InvokeError::Transport(transport::TransportError::Unsupported {
-            what: "a DC id that fits the obfuscated2 init",
-        })
-    })?;
-    let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
-    let mut rng = StdRng::from_entropy();
-    let codec = Codec::client(&config, &mut rng)?;
-    let transport_name = match &config.obfuscation {
-        Some(_) => format!("obfuscated/{}", config.kind.name()),
-        None => config.kind.name().to_string(),
-    };
-    let mut io = Io {
-        stream,
-        codec,
-        padded: config.kind == Kind::PaddedIntermediate,
-        rng,
-        rbuf: vec![0u8; READ_BUF],
-        out: Vec::new(),
-        timeout: opts.timeout,
-    };
+    let (mut io, transport_name) = Io::open(opts).await?;
 
     let (auth_key, server_salt, time_offset, key_exchange) = match &opts.auth_key {
         Some(key) => (key.clone(), opts.server_salt, opts.time_offset, None),
@@ -418,9 +463,10 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
         addr: opts.addr,
         salt: AtomicI64::new(server_salt),
         time_offset: AtomicI32::new(time_offset),
+        reconnects: AtomicU32::new(0),
         closed: Mutex::new(None),
     });
-    tokio::spawn(drive(io, session, rx, inner.clone()));
+    tokio::spawn(drive(io, session, rx, inner.clone(), opts.clone()));
     let client = Client { inner };
     let config = client
         .invoke(&opts.init.wrap(functions::help::GetConfig {}))
@@ -458,7 +504,7 @@ impl Driver {
 
     fn input(&mut self, io: &mut Io) -> Result<(), InvokeError> {
         while let Some(p) = io.next_payload()? {
-            match self.session.handle_input(p.to_vec(), unix_now()) {
+            match self.session.handle_input(p.to_vec(), io.now()) {
                 Ok(()) => {}
                 Err(e) if e.is_fatal() => return Err(InvokeError::Session(e)),
                 Err(_) => {} // a refused packet (replay, forgery): the session carries on
@@ -504,7 +550,7 @@ impl Driver {
 
     /// Encodes every packet the session has to send into `io.out`.
     fn transmit(&mut self, io: &mut Io) -> Result<(), InvokeError> {
-        let now = unix_now();
+        let now = io.now();
         while self.session.poll_transmit(now, &mut self.packet) {
             io.codec.encode(&self.packet, &mut io.rng, &mut io.out)?;
         }
@@ -529,12 +575,48 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The connection task: runs until the server closes, an error, or every handle is gone.
+/// Whether a connection that ended with `e` is worth reopening: the socket went away, the
+/// session and the key are still good.
+fn is_reconnectable(e: &InvokeError) -> bool {
+    matches!(e, InvokeError::Closed | InvokeError::Io(_))
+}
+
+/// Reopens the connection for `d`'s session after a drop: up to `opts.reconnect_attempts`
+/// tries with doubling backoff. Unanswered messages go back to the session's queue (the
+/// callers keep waiting for the same RequestIds), and `initConnection` is sent again first.
+async fn reopen(
+    d: &mut Driver,
+    opts: &ConnectOptions,
+    failures: &mut u32,
+) -> Result<Io, InvokeError> {
+    let mut last = InvokeError::Closed;
+    while *failures < opts.reconnect_attempts {
+        let backoff = RECONNECT_BACKOFF * 2u32.saturating_pow((*failures).min(6));
+        *failures += 1;
+        tokio::time::sleep(backoff).await;
+        match Io::open(opts).await {
+            Ok((io, _)) => {
+                d.session.resend_unanswered();
+                // Its answer goes to nobody: no reply is registered for this RequestId.
+                let _ = d
+                    .session
+                    .request(opts.init.wrap(functions::help::GetConfig {}).to_bytes());
+                return Ok(io);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The connection task: runs until the server closes (and reconnecting is off or gives up),
+/// an error, or every handle is gone.
 async fn drive(
     mut io: Io,
     session: ClientSession,
     mut rx: mpsc::UnboundedReceiver<Command>,
     inner: Arc<Inner>,
+    opts: ConnectOptions,
 ) {
     let mut d = Driver {
         session,
@@ -543,53 +625,30 @@ async fn drive(
         packet: Vec::new(),
     };
     let mut rbuf = std::mem::take(&mut io.rbuf);
+    // Drops in a row without an answer in between.
+    let mut failures = 0u32;
+    let mut idle_since = tokio::time::Instant::now();
     let reason = loop {
-        io.out.clear();
-        if let Err(e) = d.transmit(&mut io) {
-            break e;
-        }
-        if !io.out.is_empty() {
-            if let Err(e) = io.stream.write_all(&io.out).await {
-                break e.into();
-            }
-        }
-        let deadline = d
-            .session
-            .poll_timeout()
-            .map(|t| tokio::time::Instant::now() + t.saturating_sub(unix_now()));
-        let step: Result<(), InvokeError> = tokio::select! {
-            r = io.stream.read(&mut rbuf) => match r {
-                Ok(0) => Err(InvokeError::Closed),
-                Ok(n) => {
-                    io.codec.push(&rbuf[..n]);
-                    d.input(&mut io)
-                }
-                Err(e) => Err(e.into()),
-            },
-            command = rx.recv() => match command {
-                // Every handle is gone: nobody is left to answer.
-                None => Err(InvokeError::Closed),
-                Some(c) => {
-                    d.command(c);
-                    // Take everything queued, so it leaves in as few packets as possible.
-                    while let Ok(c) = rx.try_recv() {
-                        d.command(c);
-                    }
-                    Ok(())
-                }
-            },
-            () = sleep_until(deadline) => {
-                d.session.handle_timeout(unix_now());
-                Ok(())
-            }
-        };
+        let step = step(&mut d, &mut io, &mut rx, &mut rbuf, &opts, &mut idle_since).await;
         d.events();
         inner.salt.store(d.session.server_salt(), Ordering::Relaxed);
         inner
             .time_offset
             .store(d.session.time_offset(), Ordering::Relaxed);
-        if let Err(e) = step {
-            break e;
+        match step {
+            Ok(true) => failures = 0,
+            Ok(false) => {}
+            Err(Ended::HandlesGone) => break InvokeError::Closed,
+            Err(Ended::Error(e)) if is_reconnectable(&e) && opts.reconnect_attempts > 0 => {
+                match reopen(&mut d, &opts, &mut failures).await {
+                    Ok(new_io) => {
+                        io = new_io;
+                        inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => break e,
+                }
+            }
+            Err(Ended::Error(e)) => break e,
         }
     };
     {
@@ -601,4 +660,75 @@ async fn drive(
         d.command(c);
     }
     d.fail_all(&reason);
+}
+
+/// Why the driver loop stops.
+enum Ended {
+    /// Every handle is gone: nobody is left to answer.
+    HandlesGone,
+    /// The connection failed.
+    Error(InvokeError),
+}
+
+impl From<InvokeError> for Ended {
+    fn from(e: InvokeError) -> Self {
+        Ended::Error(e)
+    }
+}
+
+/// One turn of the driver: send what is due, then wait for bytes, a command or a timer.
+/// `Ok(true)` when bytes arrived from the server.
+async fn step(
+    d: &mut Driver,
+    io: &mut Io,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+    rbuf: &mut [u8],
+    opts: &ConnectOptions,
+    idle_since: &mut tokio::time::Instant,
+) -> Result<bool, Ended> {
+    io.out.clear();
+    d.transmit(io)?;
+    if !io.out.is_empty() {
+        io.stream
+            .write_all(&io.out)
+            .await
+            .map_err(InvokeError::from)?;
+        *idle_since = tokio::time::Instant::now();
+    }
+    let deadline = d
+        .session
+        .poll_timeout()
+        .map(|t| tokio::time::Instant::now() + t.saturating_sub(io.now()));
+    let keepalive = opts.keepalive.map(|k| *idle_since + k);
+    tokio::select! {
+        r = io.stream.read(rbuf) => match r {
+            Ok(0) => Err(InvokeError::Closed.into()),
+            Ok(n) => {
+                io.codec.push(&rbuf[..n]);
+                d.input(io)?;
+                Ok(true)
+            }
+            Err(e) => Err(InvokeError::from(e).into()),
+        },
+        command = rx.recv() => match command {
+            None => Err(Ended::HandlesGone),
+            Some(c) => {
+                d.command(c);
+                // Take everything queued, so it leaves in as few packets as possible.
+                while let Ok(c) = rx.try_recv() {
+                    d.command(c);
+                }
+                Ok(false)
+            }
+        },
+        () = sleep_until(deadline) => {
+            d.session.handle_timeout(io.now());
+            Ok(false)
+        }
+        () = sleep_until(keepalive) => {
+            d.session.ping_delay_disconnect(io.rng.gen(), KEEPALIVE_DISCONNECT_SECS);
+            *idle_since = tokio::time::Instant::now();
+            Ok(false)
+        }
+    }
 }
