@@ -486,6 +486,8 @@ struct Driver {
     calls: HashMap<RequestId, Reply<Bytes>>,
     pings: HashMap<i64, Reply<()>>,
     packet: Vec<u8>,
+    /// The `initConnection` sent after a reconnect, until it is answered.
+    init: Option<RequestId>,
 }
 
 impl Driver {
@@ -515,6 +517,14 @@ impl Driver {
 
     fn events(&mut self) {
         while let Some(event) = self.session.poll_event() {
+            if let Event::RpcResult { request, .. }
+            | Event::RpcError { request, .. }
+            | Event::RequestDropped { request } = &event
+            {
+                if self.init == Some(*request) {
+                    self.init = None;
+                }
+            }
             match event {
                 Event::RpcResult { request, body } => {
                     if let Some(reply) = self.calls.remove(&request) {
@@ -597,10 +607,13 @@ async fn reopen(
         match Io::open(opts).await {
             Ok((io, _)) => {
                 d.session.resend_unanswered();
-                // Its answer goes to nobody: no reply is registered for this RequestId.
-                let _ = d
-                    .session
-                    .request(opts.init.wrap(functions::help::GetConfig {}).to_bytes());
+                // Its answer goes to nobody: no reply is registered for this RequestId. One is
+                // enough: an unanswered one from an earlier attempt is resent already (more
+                // would pile up across drops).
+                if d.init.is_none() {
+                    let body = opts.init.wrap(functions::help::GetConfig {}).to_bytes();
+                    d.init = Some(d.session.request(body));
+                }
                 return Ok(io);
             }
             Err(e) => last = e,
@@ -623,6 +636,7 @@ async fn drive(
         calls: HashMap::new(),
         pings: HashMap::new(),
         packet: Vec::new(),
+        init: None,
     };
     let mut rbuf = std::mem::take(&mut io.rbuf);
     // Drops in a row without an answer in between.
