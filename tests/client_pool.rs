@@ -8,7 +8,7 @@ mod localdc_util;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use localdc_util::{start, start_with, LocalDc};
+use localdc_util::{start, start_with, start_with_files, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file::{self, LoggedIn};
@@ -355,4 +355,78 @@ fn a_lost_login_says_run_tgmux_login() {
         .dcs
         .iter()
         .all(|d| !d.authorized && d.auth_key.is_some()));
+}
+
+/// The document of message `id` of channel `chan`.
+async fn document(pool: &Pool, id: i32) -> types::Document {
+    let enums::contacts::ResolvedPeer::ResolvedPeer(r) = pool
+        .invoke(&functions::contacts::ResolveUsername {
+            username: "chan".into(),
+            referer: None,
+        })
+        .await
+        .unwrap();
+    let enums::Chat::Channel(c) = &r.chats[0] else {
+        panic!("a channel expected")
+    };
+    let m = pool
+        .invoke(&functions::channels::GetMessages {
+            channel: enums::InputChannel::InputChannel(types::InputChannel {
+                channel_id: c.id,
+                access_hash: c.access_hash.unwrap_or_default(),
+            }),
+            id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
+                id,
+            })],
+        })
+        .await
+        .unwrap();
+    let enums::messages::Messages::ChannelMessages(m) = m else {
+        panic!("channelMessages expected")
+    };
+    let enums::Message::Message(msg) = &m.messages[0] else {
+        panic!("a message expected")
+    };
+    let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
+        panic!("a document expected")
+    };
+    let Some(enums::Document::Document(d)) = &md.document else {
+        panic!("no document")
+    };
+    d.clone()
+}
+
+#[test]
+fn file_migrate_is_surfaced_and_routed() {
+    // Message 2's document lives on DC 2 of 2.
+    let files: &[(&str, &[u8])] = &[("1.txt", b"one\n"), ("2.txt", b"second file\n")];
+    let dc = start_with_files("pool-filemigrate", 2, &[], files);
+    runtime().block_on(async {
+        let pool = Pool::open(config(&dc, None)).unwrap();
+        login_bot(&pool).await;
+        let d = document(&pool, 2).await;
+        let request = functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: types::InputDocumentFileLocation {
+                id: d.id,
+                access_hash: d.access_hash,
+                file_reference: d.file_reference.clone(),
+                thumb_size: String::new(),
+            }
+            .into(),
+            offset: 0,
+            limit: 4096,
+        };
+        let e = pool.invoke(&request).await.unwrap_err();
+        assert_eq!(e.migrate_dc(), Some(2), "{e:?}");
+        assert_eq!(pool.stats().exports, 0);
+        let (file, on) = pool.invoke_file(1, &request).await.unwrap();
+        assert_eq!(on, 2);
+        let enums::upload::File::File(f) = file else {
+            panic!("upload.file expected")
+        };
+        assert_eq!(&f.bytes[..], b"second file\n");
+        assert_eq!(pool.stats().exports, 1);
+    });
 }
