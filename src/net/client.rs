@@ -41,11 +41,18 @@ use crate::tl::{enums, functions, Deserializable, RemoteCall, Serializable};
 /// Default time allowed for the TCP connect and for each answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Idle time before a keep-alive `ping_delay_disconnect`.
+/// Time between keep-alive `ping_delay_disconnect`s.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 
-/// The server closes the connection this long after a keep-alive ping unless another comes.
-const KEEPALIVE_DISCONNECT_SECS: i32 = 75;
+/// The `disconnect_delay` sent with a keep-alive ping every `keepalive`: a quarter more, in
+/// whole seconds (75 s for 60 s), so one late ping does not end the connection.
+fn disconnect_delay(keepalive: Duration) -> i32 {
+    let secs = (keepalive.as_millis() * 5).div_ceil(4000);
+    i32::try_from(secs.max(1)).unwrap_or(i32::MAX)
+}
+
+/// Answer senders pile up only when callers time out; they are swept when this many are held.
+const SWEEP_AT: usize = 1024;
 
 /// First wait before reopening a dropped connection; doubled for each further attempt.
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
@@ -135,8 +142,8 @@ pub struct ConnectOptions {
     /// How many times in a row a dropped connection is reopened (with backoff) before the
     /// callers get the error; 0 (the default) never reconnects.
     pub reconnect_attempts: u32,
-    /// Idle time after which a `ping_delay_disconnect` keeps the connection open (`None`: no
-    /// keep-alive pings).
+    /// Time between `ping_delay_disconnect`s, which keep the connection open through idle
+    /// spells and let the server drop it when we vanish (`None`: no keep-alive pings).
     pub keepalive: Option<Duration>,
     /// Seconds added to the local clock before the session sees it: a test hook to play a
     /// client whose clock is wrong (0 for real use).
@@ -488,6 +495,8 @@ struct Driver {
     packet: Vec<u8>,
     /// The `initConnection` sent after a reconnect, until it is answered.
     init: Option<RequestId>,
+    /// Sweep answer senders whose caller gave up when `calls` reaches this size.
+    sweep_at: usize,
 }
 
 impl Driver {
@@ -496,6 +505,13 @@ impl Driver {
             Command::Call { body, reply } => {
                 let id = self.session.request(body);
                 self.calls.insert(id, reply);
+                if self.calls.len() >= self.sweep_at {
+                    // Callers that timed out dropped their receivers: forget them (their
+                    // requests may still be answered, to nobody).
+                    self.calls.retain(|_, r| !r.is_closed());
+                    self.pings.retain(|_, r| !r.is_closed());
+                    self.sweep_at = (self.calls.len() * 2).max(SWEEP_AT);
+                }
             }
             Command::Ping { ping_id, reply } => {
                 self.session.ping(ping_id);
@@ -637,13 +653,14 @@ async fn drive(
         pings: HashMap::new(),
         packet: Vec::new(),
         init: None,
+        sweep_at: SWEEP_AT,
     };
     let mut rbuf = std::mem::take(&mut io.rbuf);
     // Drops in a row without an answer in between.
     let mut failures = 0u32;
-    let mut idle_since = tokio::time::Instant::now();
+    let mut last_ping = tokio::time::Instant::now();
     let reason = loop {
-        let step = step(&mut d, &mut io, &mut rx, &mut rbuf, &opts, &mut idle_since).await;
+        let step = step(&mut d, &mut io, &mut rx, &mut rbuf, &opts, &mut last_ping).await;
         d.events();
         inner.salt.store(d.session.server_salt(), Ordering::Relaxed);
         inner
@@ -698,7 +715,7 @@ async fn step(
     rx: &mut mpsc::UnboundedReceiver<Command>,
     rbuf: &mut [u8],
     opts: &ConnectOptions,
-    idle_since: &mut tokio::time::Instant,
+    last_ping: &mut tokio::time::Instant,
 ) -> Result<bool, Ended> {
     io.out.clear();
     d.transmit(io)?;
@@ -707,13 +724,12 @@ async fn step(
             .write_all(&io.out)
             .await
             .map_err(InvokeError::from)?;
-        *idle_since = tokio::time::Instant::now();
     }
     let deadline = d
         .session
         .poll_timeout()
         .map(|t| tokio::time::Instant::now() + t.saturating_sub(io.now()));
-    let keepalive = opts.keepalive.map(|k| *idle_since + k);
+    let keepalive = opts.keepalive.map(|k| *last_ping + k);
     tokio::select! {
         r = io.stream.read(rbuf) => match r {
             Ok(0) => Err(InvokeError::Closed.into()),
@@ -740,9 +756,23 @@ async fn step(
             Ok(false)
         }
         () = sleep_until(keepalive) => {
-            d.session.ping_delay_disconnect(io.rng.gen(), KEEPALIVE_DISCONNECT_SECS);
-            *idle_since = tokio::time::Instant::now();
+            // Every period, busy or not: once one was sent, the server expects the next.
+            let delay = disconnect_delay(opts.keepalive.unwrap_or(DEFAULT_KEEPALIVE));
+            d.session.ping_delay_disconnect(io.rng.gen(), delay);
+            *last_ping = tokio::time::Instant::now();
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_disconnect_delays() {
+        assert_eq!(disconnect_delay(DEFAULT_KEEPALIVE), 75);
+        assert_eq!(disconnect_delay(Duration::from_secs(1)), 2);
+        assert_eq!(disconnect_delay(Duration::from_millis(100)), 1);
     }
 }
