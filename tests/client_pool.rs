@@ -319,9 +319,13 @@ fn a_skewed_client_clock_is_corrected() {
             assert!((offset + skew).abs() <= 2, "skew {skew}: offset {offset}");
             assert_eq!(pool.stats().key_exchanges, 0);
         });
-        // Back to a good clock with the skewed offset saved: corrected again.
+        // Back to a good clock with the skewed run's offset saved: corrected again.
         rt.block_on(async {
             let pool = Pool::open(config(&dc, Some(&path))).unwrap();
+            assert!((pool.session().time_offset + skew as i32).abs() <= 2);
+            pool.invoke(&functions::help::GetConfig {}).await.unwrap();
+            let offset = pool.session().time_offset;
+            assert!(offset.abs() <= 2, "after skew {skew}: offset {offset}");
             pool.save().unwrap();
         });
     }
