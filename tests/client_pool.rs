@@ -434,3 +434,21 @@ fn file_migrate_is_surfaced_and_routed() {
         assert_eq!(pool.stats().exports, 1);
     });
 }
+
+#[test]
+fn a_server_that_always_drops_is_given_up_on() {
+    // Every RPC closes the connection: the bounded reconnects end in an error, not a hang
+    // (an endless loop would surface as the 10 s Timeout instead).
+    let dc = start_with("pool-drop-all", 1, &["--faults", "drop=1"]);
+    runtime().block_on(async {
+        let mut c = config(&dc, None);
+        c.reconnect_attempts = 3;
+        let pool = Pool::open(c).unwrap();
+        let e = pool
+            .invoke(&functions::help::GetConfig {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, InvokeError::Closed), "{e:?}");
+        assert_eq!(e.to_string(), "connection closed by the server");
+    });
+}

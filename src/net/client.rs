@@ -531,8 +531,15 @@ impl Driver {
         Ok(())
     }
 
-    fn events(&mut self) {
+    /// Hands the session's events to the callers; true when an answer (result, error, pong)
+    /// came in, i.e. the server is really serving this connection.
+    fn events(&mut self) -> bool {
+        let mut answered = false;
         while let Some(event) = self.session.poll_event() {
+            answered |= matches!(
+                event,
+                Event::RpcResult { .. } | Event::RpcError { .. } | Event::Pong { .. }
+            );
             if let Event::RpcResult { request, .. }
             | Event::RpcError { request, .. }
             | Event::RequestDropped { request } = &event
@@ -572,6 +579,7 @@ impl Driver {
                 _ => {}
             }
         }
+        answered
     }
 
     /// Encodes every packet the session has to send into `io.out`.
@@ -661,14 +669,17 @@ async fn drive(
     let mut last_ping = tokio::time::Instant::now();
     let reason = loop {
         let step = step(&mut d, &mut io, &mut rx, &mut rbuf, &opts, &mut last_ping).await;
-        d.events();
+        let answered = d.events();
         inner.salt.store(d.session.server_salt(), Ordering::Relaxed);
         inner
             .time_offset
             .store(d.session.time_offset(), Ordering::Relaxed);
         match step {
-            Ok(true) => failures = 0,
-            Ok(false) => {}
+            // Only an answer proves the new connection works: a server that greets every
+            // connection (new_session_created) and then drops it must not keep us
+            // reconnecting for ever.
+            Ok(_) if answered => failures = 0,
+            Ok(_) => {}
             Err(Ended::HandlesGone) => break InvokeError::Closed,
             Err(Ended::Error(e)) if is_reconnectable(&e) && opts.reconnect_attempts > 0 => {
                 match reopen(&mut d, &opts, &mut failures).await {
