@@ -120,6 +120,8 @@ struct Shared {
     dcs: Mutex<HashMap<i32, DcSlot>>,
     next: AtomicUsize,
     authorizing: tokio::sync::Mutex<()>,
+    /// Held from snapshot to rename, so a later save never loses to an older snapshot.
+    saving: Mutex<()>,
     stats: Mutex<PoolStats>,
 }
 
@@ -163,6 +165,7 @@ impl Pool {
                 dcs: Mutex::new(HashMap::new()),
                 next: AtomicUsize::new(0),
                 authorizing: tokio::sync::Mutex::new(()),
+                saving: Mutex::new(()),
                 stats: Mutex::new(PoolStats::default()),
             }),
         })
@@ -228,9 +231,12 @@ impl Pool {
         let Some(path) = &self.inner.config.session_path else {
             return Ok(());
         };
-        let mut s = lock(&self.inner.session).clone();
-        self.refresh(&mut s);
-        *lock(&self.inner.session) = s.clone();
+        let _saving = lock(&self.inner.saving);
+        let s = {
+            let mut s = lock(&self.inner.session);
+            self.refresh(&mut s);
+            s.clone()
+        };
         session_file::save(path, &s)?;
         Ok(())
     }
