@@ -128,12 +128,19 @@ fn bot_login_saves_a_private_session_that_later_runs_reuse() {
     let first = keys(&session);
     assert!(first[0].1.is_some());
 
-    // A second login on the same file makes no new key.
+    // A second login on the same file (over another transport) makes no new key.
     let out = tgmux(
         &args(
             &dc,
             &session,
-            &["-v", "login", "--bot-token", "123456:secret"],
+            &[
+                "-v",
+                "--transport",
+                "obfuscated",
+                "login",
+                "--bot-token",
+                "123456:secret",
+            ],
         ),
         "",
     );

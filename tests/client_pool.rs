@@ -452,3 +452,30 @@ fn a_server_that_always_drops_is_given_up_on() {
         assert_eq!(e.to_string(), "connection closed by the server");
     });
 }
+
+#[test]
+fn a_login_lost_on_another_dc_is_moved_again_once() {
+    let dc = start("pool-reimport", 2);
+    runtime().block_on(async {
+        let pool = Pool::open(config(&dc, None)).unwrap();
+        let me = login_bot(&pool).await;
+        assert_eq!(user_id(&pool.invoke_on(2, &get_self()).await.unwrap()), me);
+        // DC 2 alone forgets us (the session still says authorized there).
+        pool.invoke_on(2, &functions::auth::LogOut {})
+            .await
+            .unwrap();
+        assert!(pool.session().dc(2).unwrap().authorized);
+        assert_eq!(user_id(&pool.invoke_on(2, &get_self()).await.unwrap()), me);
+        assert_eq!(pool.stats().exports, 2);
+        // Home forgets us too: no export can help, the error says so.
+        pool.invoke(&functions::auth::LogOut {}).await.unwrap();
+        pool.invoke_on(2, &functions::auth::LogOut {})
+            .await
+            .unwrap();
+        let e = pool.invoke_on(2, &get_self()).await.unwrap_err();
+        assert!(e.is_not_logged_in(), "{e:?}");
+        assert!(e
+            .to_string()
+            .starts_with("not logged in: run `tgmux login`"));
+    });
+}
