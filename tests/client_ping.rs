@@ -476,3 +476,19 @@ fn a_server_dropping_the_connection_mid_rpc_is_an_error() {
         assert!(matches!(e, InvokeError::Closed), "{e:?}");
     });
 }
+
+#[test]
+fn keepalive_pings_hold_an_idle_connection() {
+    let dc = start("keepalive", 1);
+    runtime().block_on(async {
+        let mut opts = options(&dc);
+        // A ping_delay_disconnect every second, each giving the server 2 s: had only the
+        // first one gone out, the server would close the connection about 3 s in.
+        opts.keepalive = Some(Duration::from_secs(1));
+        let client = connect(&opts).await.unwrap().client;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!client.is_closed());
+        client.ping().await.unwrap();
+        assert_eq!(client.reconnects(), 0);
+    });
+}

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -36,10 +36,26 @@ use crate::mtproto::session::{
     ClientSession, ClientSessionConfig, Event, MsgIdGen, MsgIdKind, RequestId, RpcError,
 };
 use crate::mtproto::transport::{self, Codec, Frame, Kind};
-use crate::tl::{enums, functions, Deserializable, RemoteCall};
+use crate::tl::{enums, functions, Deserializable, RemoteCall, Serializable};
 
 /// Default time allowed for the TCP connect and for each answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time between keep-alive `ping_delay_disconnect`s.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The `disconnect_delay` sent with a keep-alive ping every `keepalive`: a quarter more, in
+/// whole seconds (75 s for 60 s), so one late ping does not end the connection.
+fn disconnect_delay(keepalive: Duration) -> i32 {
+    let secs = (keepalive.as_millis() * 5).div_ceil(4000);
+    i32::try_from(secs.max(1)).unwrap_or(i32::MAX)
+}
+
+/// Answer senders pile up only when callers time out; they are swept when this many are held.
+const SWEEP_AT: usize = 1024;
+
+/// First wait before reopening a dropped connection; doubled for each further attempt.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Bytes read from the socket at a time.
 const READ_BUF: usize = 64 * 1024;
@@ -123,6 +139,15 @@ pub struct ConnectOptions {
     pub init: InitParams,
     /// Time allowed for the TCP connect and for each answer.
     pub timeout: Duration,
+    /// How many times in a row a dropped connection is reopened (with backoff) before the
+    /// callers get the error; 0 (the default) never reconnects.
+    pub reconnect_attempts: u32,
+    /// Time between `ping_delay_disconnect`s, which keep the connection open through idle
+    /// spells and let the server drop it when we vanish (`None`: no keep-alive pings).
+    pub keepalive: Option<Duration>,
+    /// Seconds added to the local clock before the session sees it: a test hook to play a
+    /// client whose clock is wrong (0 for real use).
+    pub clock_skew: i64,
 }
 
 impl ConnectOptions {
@@ -139,6 +164,9 @@ impl ConnectOptions {
             time_offset: 0,
             init: InitParams::new(api_id),
             timeout: DEFAULT_TIMEOUT,
+            reconnect_attempts: 0,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+            clock_skew: 0,
         }
     }
 }
@@ -173,6 +201,7 @@ struct Inner {
     addr: SocketAddr,
     salt: AtomicI64,
     time_offset: AtomicI32,
+    reconnects: AtomicU32,
     closed: Mutex<Option<InvokeError>>,
 }
 
@@ -203,6 +232,11 @@ impl Client {
     /// Server time − local time, seconds.
     pub fn time_offset(&self) -> i32 {
         self.inner.time_offset.load(Ordering::Relaxed)
+    }
+
+    /// How many times the connection was reopened after a drop.
+    pub fn reconnects(&self) -> u32 {
+        self.inner.reconnects.load(Ordering::Relaxed)
     }
 
     /// Whether the connection has ended.
@@ -258,11 +292,17 @@ impl Client {
     }
 }
 
-/// Local wall-clock time since the UNIX epoch, as the sans-IO machines take it.
-fn unix_now() -> Duration {
-    SystemTime::now()
+/// Local wall-clock time since the UNIX epoch, moved by `skew` seconds (a test hook), as the
+/// sans-IO machines take it.
+fn unix_now(skew: i64) -> Duration {
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if skew >= 0 {
+        now + Duration::from_secs(skew.unsigned_abs())
+    } else {
+        now.saturating_sub(Duration::from_secs(skew.unsigned_abs()))
+    }
 }
 
 /// The socket and the transport around it, before and after the driver task takes them.
@@ -274,9 +314,46 @@ struct Io {
     rbuf: Vec<u8>,
     out: Vec<u8>,
     timeout: Duration,
+    skew: i64,
 }
 
 impl Io {
+    /// Opens the TCP connection and the transport (nothing is sent yet).
+    async fn open(opts: &ConnectOptions) -> Result<(Io, String), InvokeError> {
+        let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
+            .await
+            .map_err(|_| InvokeError::Timeout)??;
+        let _ = stream.set_nodelay(true);
+        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
+        let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
+            InvokeError::Transport(transport::TransportError::Unsupported {
+                what: "a DC id that fits the obfuscated2 init",
+            })
+        })?;
+        let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
+        let mut rng = StdRng::from_entropy();
+        let codec = Codec::client(&config, &mut rng)?;
+        let transport_name = match &config.obfuscation {
+            Some(_) => format!("obfuscated/{}", config.kind.name()),
+            None => config.kind.name().to_string(),
+        };
+        let io = Io {
+            stream,
+            codec,
+            padded: config.kind == Kind::PaddedIntermediate,
+            rng,
+            rbuf: vec![0u8; READ_BUF],
+            out: Vec::new(),
+            timeout: opts.timeout,
+            skew: opts.clock_skew,
+        };
+        Ok((io, transport_name))
+    }
+
+    fn now(&self) -> Duration {
+        unix_now(self.skew)
+    }
+
     /// Frames `payload` and writes it.
     async fn send(&mut self, payload: &[u8]) -> Result<(), InvokeError> {
         self.out.clear();
@@ -327,7 +404,7 @@ impl Io {
         ids: &mut MsgIdGen,
         body: &[u8],
     ) -> Result<Vec<u8>, InvokeError> {
-        let msg_id = ids.next(unix_now(), MsgIdKind::Client);
+        let msg_id = ids.next(self.now(), MsgIdKind::Client);
         self.send(&plain::encode(msg_id, body)).await?;
         let answer = self.recv().await?;
         Ok(plain::decode(&answer)?.body.to_vec())
@@ -346,7 +423,7 @@ async fn create_auth_key(io: &mut Io, opts: &ConnectOptions) -> Result<Finished,
     let answer = io.plain_exchange(&mut ids, &request).await?;
     let (request, state) = state.handle(&answer, &mut io.rng)?;
     let answer = io.plain_exchange(&mut ids, &request).await?;
-    let now = unix_now().as_secs() as i64;
+    let now = io.now().as_secs() as i64;
     let (mut request, mut state) = state.handle(&answer, now, &mut io.rng)?;
     loop {
         let answer = io.plain_exchange(&mut ids, &request).await?;
@@ -361,32 +438,7 @@ async fn create_auth_key(io: &mut Io, opts: &ConnectOptions) -> Result<Finished,
 /// `invokeWithLayer(initConnection(help.getConfig))`. Every step is bounded by
 /// `opts.timeout`.
 pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
-    let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
-        .await
-        .map_err(|_| InvokeError::Timeout)??;
-    let _ = stream.set_nodelay(true);
-    let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
-    let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
-        InvokeError::Transport(transport::TransportError::Unsupported {
-            what: "a DC id that fits the obfuscated2 init",
-        })
-    })?;
-    let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
-    let mut rng = StdRng::from_entropy();
-    let codec = Codec::client(&config, &mut rng)?;
-    let transport_name = match &config.obfuscation {
-        Some(_) => format!("obfuscated/{}", config.kind.name()),
-        None => config.kind.name().to_string(),
-    };
-    let mut io = Io {
-        stream,
-        codec,
-        padded: config.kind == Kind::PaddedIntermediate,
-        rng,
-        rbuf: vec![0u8; READ_BUF],
-        out: Vec::new(),
-        timeout: opts.timeout,
-    };
+    let (mut io, transport_name) = Io::open(opts).await?;
 
     let (auth_key, server_salt, time_offset, key_exchange) = match &opts.auth_key {
         Some(key) => (key.clone(), opts.server_salt, opts.time_offset, None),
@@ -418,9 +470,10 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
         addr: opts.addr,
         salt: AtomicI64::new(server_salt),
         time_offset: AtomicI32::new(time_offset),
+        reconnects: AtomicU32::new(0),
         closed: Mutex::new(None),
     });
-    tokio::spawn(drive(io, session, rx, inner.clone()));
+    tokio::spawn(drive(io, session, rx, inner.clone(), opts.clone()));
     let client = Client { inner };
     let config = client
         .invoke(&opts.init.wrap(functions::help::GetConfig {}))
@@ -440,6 +493,10 @@ struct Driver {
     calls: HashMap<RequestId, Reply<Bytes>>,
     pings: HashMap<i64, Reply<()>>,
     packet: Vec<u8>,
+    /// The `initConnection` sent after a reconnect, until it is answered.
+    init: Option<RequestId>,
+    /// Sweep answer senders whose caller gave up when `calls` reaches this size.
+    sweep_at: usize,
 }
 
 impl Driver {
@@ -448,6 +505,13 @@ impl Driver {
             Command::Call { body, reply } => {
                 let id = self.session.request(body);
                 self.calls.insert(id, reply);
+                if self.calls.len() >= self.sweep_at {
+                    // Callers that timed out dropped their receivers: forget them (their
+                    // requests may still be answered, to nobody).
+                    self.calls.retain(|_, r| !r.is_closed());
+                    self.pings.retain(|_, r| !r.is_closed());
+                    self.sweep_at = (self.calls.len() * 2).max(SWEEP_AT);
+                }
             }
             Command::Ping { ping_id, reply } => {
                 self.session.ping(ping_id);
@@ -458,7 +522,7 @@ impl Driver {
 
     fn input(&mut self, io: &mut Io) -> Result<(), InvokeError> {
         while let Some(p) = io.next_payload()? {
-            match self.session.handle_input(p.to_vec(), unix_now()) {
+            match self.session.handle_input(p.to_vec(), io.now()) {
                 Ok(()) => {}
                 Err(e) if e.is_fatal() => return Err(InvokeError::Session(e)),
                 Err(_) => {} // a refused packet (replay, forgery): the session carries on
@@ -467,8 +531,23 @@ impl Driver {
         Ok(())
     }
 
-    fn events(&mut self) {
+    /// Hands the session's events to the callers; true when an answer (result, error, pong)
+    /// came in, i.e. the server is really serving this connection.
+    fn events(&mut self) -> bool {
+        let mut answered = false;
         while let Some(event) = self.session.poll_event() {
+            answered |= matches!(
+                event,
+                Event::RpcResult { .. } | Event::RpcError { .. } | Event::Pong { .. }
+            );
+            if let Event::RpcResult { request, .. }
+            | Event::RpcError { request, .. }
+            | Event::RequestDropped { request } = &event
+            {
+                if self.init == Some(*request) {
+                    self.init = None;
+                }
+            }
             match event {
                 Event::RpcResult { request, body } => {
                     if let Some(reply) = self.calls.remove(&request) {
@@ -500,11 +579,12 @@ impl Driver {
                 _ => {}
             }
         }
+        answered
     }
 
     /// Encodes every packet the session has to send into `io.out`.
     fn transmit(&mut self, io: &mut Io) -> Result<(), InvokeError> {
-        let now = unix_now();
+        let now = io.now();
         while self.session.poll_transmit(now, &mut self.packet) {
             io.codec.encode(&self.packet, &mut io.rng, &mut io.out)?;
         }
@@ -529,67 +609,88 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The connection task: runs until the server closes, an error, or every handle is gone.
+/// Whether a connection that ended with `e` is worth reopening: the socket went away, the
+/// session and the key are still good.
+fn is_reconnectable(e: &InvokeError) -> bool {
+    matches!(e, InvokeError::Closed | InvokeError::Io(_))
+}
+
+/// Reopens the connection for `d`'s session after a drop: up to `opts.reconnect_attempts`
+/// tries with doubling backoff. Unanswered messages go back to the session's queue (the
+/// callers keep waiting for the same RequestIds), and `initConnection` is sent again first.
+async fn reopen(
+    d: &mut Driver,
+    opts: &ConnectOptions,
+    failures: &mut u32,
+) -> Result<Io, InvokeError> {
+    let mut last = InvokeError::Closed;
+    while *failures < opts.reconnect_attempts {
+        let backoff = RECONNECT_BACKOFF * 2u32.saturating_pow((*failures).min(6));
+        *failures += 1;
+        tokio::time::sleep(backoff).await;
+        match Io::open(opts).await {
+            Ok((io, _)) => {
+                d.session.resend_unanswered();
+                // Its answer goes to nobody: no reply is registered for this RequestId. One is
+                // enough: an unanswered one from an earlier attempt is resent already (more
+                // would pile up across drops).
+                if d.init.is_none() {
+                    let body = opts.init.wrap(functions::help::GetConfig {}).to_bytes();
+                    d.init = Some(d.session.request(body));
+                }
+                return Ok(io);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The connection task: runs until the server closes (and reconnecting is off or gives up),
+/// an error, or every handle is gone.
 async fn drive(
     mut io: Io,
     session: ClientSession,
     mut rx: mpsc::UnboundedReceiver<Command>,
     inner: Arc<Inner>,
+    opts: ConnectOptions,
 ) {
     let mut d = Driver {
         session,
         calls: HashMap::new(),
         pings: HashMap::new(),
         packet: Vec::new(),
+        init: None,
+        sweep_at: SWEEP_AT,
     };
     let mut rbuf = std::mem::take(&mut io.rbuf);
+    // Drops in a row without an answer in between.
+    let mut failures = 0u32;
+    let mut last_ping = tokio::time::Instant::now();
     let reason = loop {
-        io.out.clear();
-        if let Err(e) = d.transmit(&mut io) {
-            break e;
-        }
-        if !io.out.is_empty() {
-            if let Err(e) = io.stream.write_all(&io.out).await {
-                break e.into();
-            }
-        }
-        let deadline = d
-            .session
-            .poll_timeout()
-            .map(|t| tokio::time::Instant::now() + t.saturating_sub(unix_now()));
-        let step: Result<(), InvokeError> = tokio::select! {
-            r = io.stream.read(&mut rbuf) => match r {
-                Ok(0) => Err(InvokeError::Closed),
-                Ok(n) => {
-                    io.codec.push(&rbuf[..n]);
-                    d.input(&mut io)
-                }
-                Err(e) => Err(e.into()),
-            },
-            command = rx.recv() => match command {
-                // Every handle is gone: nobody is left to answer.
-                None => Err(InvokeError::Closed),
-                Some(c) => {
-                    d.command(c);
-                    // Take everything queued, so it leaves in as few packets as possible.
-                    while let Ok(c) = rx.try_recv() {
-                        d.command(c);
-                    }
-                    Ok(())
-                }
-            },
-            () = sleep_until(deadline) => {
-                d.session.handle_timeout(unix_now());
-                Ok(())
-            }
-        };
-        d.events();
+        let step = step(&mut d, &mut io, &mut rx, &mut rbuf, &opts, &mut last_ping).await;
+        let answered = d.events();
         inner.salt.store(d.session.server_salt(), Ordering::Relaxed);
         inner
             .time_offset
             .store(d.session.time_offset(), Ordering::Relaxed);
-        if let Err(e) = step {
-            break e;
+        match step {
+            // Only an answer proves the new connection works: a server that greets every
+            // connection (new_session_created) and then drops it must not keep us
+            // reconnecting for ever.
+            Ok(_) if answered => failures = 0,
+            Ok(_) => {}
+            Err(Ended::HandlesGone) => break InvokeError::Closed,
+            Err(Ended::Error(e)) if is_reconnectable(&e) && opts.reconnect_attempts > 0 => {
+                match reopen(&mut d, &opts, &mut failures).await {
+                    Ok(new_io) => {
+                        io = new_io;
+                        inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => break e,
+                }
+            }
+            Err(Ended::Error(e)) => break e,
         }
     };
     {
@@ -601,4 +702,88 @@ async fn drive(
         d.command(c);
     }
     d.fail_all(&reason);
+}
+
+/// Why the driver loop stops.
+enum Ended {
+    /// Every handle is gone: nobody is left to answer.
+    HandlesGone,
+    /// The connection failed.
+    Error(InvokeError),
+}
+
+impl From<InvokeError> for Ended {
+    fn from(e: InvokeError) -> Self {
+        Ended::Error(e)
+    }
+}
+
+/// One turn of the driver: send what is due, then wait for bytes, a command or a timer.
+/// `Ok(true)` when bytes arrived from the server.
+async fn step(
+    d: &mut Driver,
+    io: &mut Io,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+    rbuf: &mut [u8],
+    opts: &ConnectOptions,
+    last_ping: &mut tokio::time::Instant,
+) -> Result<bool, Ended> {
+    io.out.clear();
+    d.transmit(io)?;
+    if !io.out.is_empty() {
+        io.stream
+            .write_all(&io.out)
+            .await
+            .map_err(InvokeError::from)?;
+    }
+    let deadline = d
+        .session
+        .poll_timeout()
+        .map(|t| tokio::time::Instant::now() + t.saturating_sub(io.now()));
+    let keepalive = opts.keepalive.map(|k| *last_ping + k);
+    tokio::select! {
+        r = io.stream.read(rbuf) => match r {
+            Ok(0) => Err(InvokeError::Closed.into()),
+            Ok(n) => {
+                io.codec.push(&rbuf[..n]);
+                d.input(io)?;
+                Ok(true)
+            }
+            Err(e) => Err(InvokeError::from(e).into()),
+        },
+        command = rx.recv() => match command {
+            None => Err(Ended::HandlesGone),
+            Some(c) => {
+                d.command(c);
+                // Take everything queued, so it leaves in as few packets as possible.
+                while let Ok(c) = rx.try_recv() {
+                    d.command(c);
+                }
+                Ok(false)
+            }
+        },
+        () = sleep_until(deadline) => {
+            d.session.handle_timeout(io.now());
+            Ok(false)
+        }
+        () = sleep_until(keepalive) => {
+            // Every period, busy or not: once one was sent, the server expects the next.
+            let delay = disconnect_delay(opts.keepalive.unwrap_or(DEFAULT_KEEPALIVE));
+            d.session.ping_delay_disconnect(io.rng.gen(), delay);
+            *last_ping = tokio::time::Instant::now();
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_disconnect_delays() {
+        assert_eq!(disconnect_delay(DEFAULT_KEEPALIVE), 75);
+        assert_eq!(disconnect_delay(Duration::from_secs(1)), 2);
+        assert_eq!(disconnect_delay(Duration::from_millis(100)), 1);
+    }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::session_file::SessionFileError;
 use crate::mtproto::auth::AuthError;
 use crate::mtproto::session::{RpcError, SessionError};
 use crate::mtproto::transport::TransportError;
@@ -36,6 +37,21 @@ pub enum InvokeError {
     Timeout,
     /// The connection is closed (by the server, or because every handle was dropped).
     Closed,
+    /// The server asked for a longer wait (`FLOOD_WAIT_X`, `FLOOD_PREMIUM_WAIT_X`) than the
+    /// pool waits on its own, or asked again after the pool's retries.
+    FloodWait {
+        /// Seconds the server asked for.
+        seconds: u32,
+        /// The server's message, e.g. `FLOOD_WAIT_120`.
+        message: String,
+    },
+    /// The session's authorization is gone or never was (`AUTH_KEY_UNREGISTERED`,
+    /// `SESSION_REVOKED`).
+    NotLoggedIn(RpcError),
+    /// The session file could not be read or written.
+    SessionFile(Arc<SessionFileError>),
+    /// The DC config has no address for this DC.
+    UnknownDc(i32),
 }
 
 impl InvokeError {
@@ -52,8 +68,23 @@ impl InvokeError {
     pub fn flood_wait_seconds(&self) -> Option<u32> {
         match self {
             InvokeError::Rpc(e) => e.kind.wait_seconds(),
+            InvokeError::FloodWait { seconds, .. } => Some(*seconds),
             _ => None,
         }
+    }
+
+    /// Whether the session must log in (again) before this call can work.
+    pub fn is_not_logged_in(&self) -> bool {
+        match self {
+            InvokeError::NotLoggedIn(_) => true,
+            InvokeError::Rpc(e) => e.kind.is_unauthorized(),
+            _ => false,
+        }
+    }
+
+    /// The DC X of a `*_MIGRATE_X` answer (`FILE_MIGRATE_X`: the file lives on DC X).
+    pub fn migrate_dc(&self) -> Option<i32> {
+        self.rpc().and_then(|e| e.kind.migrate_dc())
     }
 
     /// Whether the server asked us to wait before repeating.
@@ -95,6 +126,19 @@ impl fmt::Display for InvokeError {
             InvokeError::Dropped => f.write_str("request dropped after too many resends"),
             InvokeError::Timeout => f.write_str("timed out waiting for an answer"),
             InvokeError::Closed => f.write_str("connection closed by the server"),
+            InvokeError::FloodWait { seconds, message } => write!(
+                f,
+                "the server asks to wait {seconds} s before repeating ({message})"
+            ),
+            InvokeError::NotLoggedIn(e) => {
+                write!(
+                    f,
+                    "not logged in: run `tgmux login` (server said {})",
+                    e.message
+                )
+            }
+            InvokeError::SessionFile(e) => write!(f, "{e}"),
+            InvokeError::UnknownDc(dc) => write!(f, "DC {dc} has no known address"),
         }
     }
 }
@@ -109,6 +153,12 @@ impl From<std::io::Error> for InvokeError {
             BrokenPipe | ConnectionAborted | ConnectionReset | UnexpectedEof => InvokeError::Closed,
             _ => InvokeError::Io(Arc::new(e)),
         }
+    }
+}
+
+impl From<SessionFileError> for InvokeError {
+    fn from(e: SessionFileError) -> Self {
+        InvokeError::SessionFile(Arc::new(e))
     }
 }
 
@@ -145,6 +195,21 @@ mod tests {
         assert!(InvokeError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)).is_timeout());
         assert!(InvokeError::TransportCode(-404).is_auth_key_unknown());
         assert!(!InvokeError::TransportCode(-429).is_auth_key_unknown());
+        let too_long = InvokeError::FloodWait {
+            seconds: 120,
+            message: "FLOOD_WAIT_120".into(),
+        };
+        assert_eq!(too_long.flood_wait_seconds(), Some(120));
+        let gone = InvokeError::NotLoggedIn(RpcError::new(401, "AUTH_KEY_UNREGISTERED"));
+        assert!(gone.is_not_logged_in());
+        assert!(gone
+            .to_string()
+            .starts_with("not logged in: run `tgmux login`"));
+        assert!(InvokeError::Rpc(RpcError::new(401, "SESSION_REVOKED")).is_not_logged_in());
+        assert_eq!(
+            InvokeError::Rpc(RpcError::new(303, "FILE_MIGRATE_3")).migrate_dc(),
+            Some(3)
+        );
         for e in [
             InvokeError::Closed,
             InvokeError::TransportCode(-444),

@@ -2,11 +2,15 @@
 //!
 //! - [`client`]: one connection per task; [`Client`] is the cloneable handle with pipelined
 //!   [`Client::invoke`] and [`Client::ping`].
+//! - [`pool`]: every DC's connections behind one handle: keys and logins per DC, flood waits,
+//!   login migration, the session file.
 //! - [`session_file`] persists what a client remembers between runs.
 
 pub mod client;
 mod error;
+pub mod pool;
 pub mod session_file;
 
 pub use client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
 pub use error::InvokeError;
+pub use pool::{Pool, PoolConfig, PoolStats};

@@ -310,6 +310,15 @@ pub enum SessionFileError {
     },
     /// No `--session` and neither `XDG_DATA_HOME` nor `HOME` is set.
     NoDefaultPath,
+    /// The file holds keys of another network (production, test, a DC config).
+    OtherNetwork {
+        /// The file.
+        path: PathBuf,
+        /// The network it belongs to.
+        found: String,
+        /// The network asked for.
+        expected: String,
+    },
 }
 
 impl fmt::Display for SessionFileError {
@@ -326,6 +335,15 @@ impl fmt::Display for SessionFileError {
             SessionFileError::NoDefaultPath => {
                 f.write_str("no session path: set --session, XDG_DATA_HOME or HOME")
             }
+            SessionFileError::OtherNetwork {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "session file {} belongs to network `{found}`, not `{expected}`; use another --session",
+                path.display()
+            ),
         }
     }
 }

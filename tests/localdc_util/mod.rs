@@ -62,9 +62,16 @@ pub fn start(name: &str, dcs: u16) -> LocalDc {
 
 /// [`start`] with more `local-dc` flags.
 pub fn start_with(name: &str, dcs: u16, extra: &[&str]) -> LocalDc {
+    start_with_files(name, dcs, extra, &[("1.txt", b"hello\n")])
+}
+
+/// [`start_with`] serving these files (name, contents) as channel `chan`'s messages.
+pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[u8])]) -> LocalDc {
     let dir = scratch(name);
     std::fs::create_dir_all(dir.join("media/chan")).unwrap();
-    std::fs::write(dir.join("media/chan/1.txt"), b"hello\n").unwrap();
+    for (file, contents) in files {
+        std::fs::write(dir.join("media/chan").join(file), contents).unwrap();
+    }
     let config = dir.join("dc.toml");
     let port = free_ports(dcs);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))

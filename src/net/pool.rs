@@ -1,0 +1,514 @@
+//! Connections to every DC of a network behind one handle, with the session file behind them.
+//!
+//! A [`Pool`] is cheap to clone, `Send + Sync`. It opens connections lazily: `count` per DC
+//! ([`PoolConfig::connections_per_dc`], default 1), each a [`Client`] with its own session id,
+//! all sharing the DC's one permanent auth key. A key is made the first time a DC is used and
+//! written to the session file at once, so no later run repeats the exchange.
+//!
+//! What the pool does for every call, so callers need not:
+//!
+//! - **Authorization on other DCs.** When the session is logged in and a call goes to a DC
+//!   other than home, the login is moved there once (`auth.exportAuthorization` on home,
+//!   `auth.importAuthorization` on the target) and the DC's `authorized` flag is saved.
+//! - **Flood waits.** `FLOOD_WAIT_X` / `FLOOD_PREMIUM_WAIT_X` with X up to
+//!   [`PoolConfig::flood_wait_threshold`] seconds: sleep X s plus a random jitter, repeat (at
+//!   most [`PoolConfig::max_flood_retries`] times); longer waits come back as
+//!   [`InvokeError::FloodWait`] carrying X.
+//! - **Login migration.** [`Pool::invoke_login`] follows `PHONE_MIGRATE_X`, `USER_MIGRATE_X`
+//!   and `NETWORK_MIGRATE_X` by making X the home DC (saved) and asking there.
+//! - **Files elsewhere.** `FILE_MIGRATE_X` is an ordinary error with
+//!   [`InvokeError::migrate_dc`]; [`Pool::invoke_file`] routes it to DC X.
+//! - **Lost authorization.** `AUTH_KEY_UNREGISTERED` / `SESSION_REVOKED` become
+//!   [`InvokeError::NotLoggedIn`] ("not logged in: run `tgmux login`"), after one re-import
+//!   attempt when the DC was thought authorized.
+//! - **Reconnects** are the connection driver's (see [`ConnectOptions::reconnect_attempts`]).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::client::{connect, Client, ConnectOptions, Connected, DEFAULT_TIMEOUT};
+use super::session_file::{self, LoggedIn, SessionData};
+use super::InvokeError;
+use crate::config::{Network, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
+use crate::crypto::{AuthKey, RsaPublicKey};
+use crate::mtproto::session::RpcErrorKind;
+use crate::tl::{enums, functions, RemoteCall};
+
+/// How a [`Pool`] connects and what it tolerates.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// The DCs and their RSA keys.
+    pub network: Network,
+    /// The api_id for `initConnection`.
+    pub api_id: i32,
+    /// The transport name (see [`ConnectOptions::transport`]).
+    pub transport: String,
+    /// Where the session lives; `None` keeps it in memory only.
+    pub session_path: Option<PathBuf>,
+    /// Connections opened per DC.
+    pub connections_per_dc: usize,
+    /// Longest FLOOD_WAIT (seconds) waited out automatically.
+    pub flood_wait_threshold: u32,
+    /// Largest random time added to each flood wait (so many clients do not come back at once).
+    pub flood_jitter: Duration,
+    /// How many flood waits one call may go through before the error is returned.
+    pub max_flood_retries: u32,
+    /// Time allowed for connecting and for each answer.
+    pub timeout: Duration,
+    /// Reconnect attempts in a row per connection.
+    pub reconnect_attempts: u32,
+    /// Seconds added to the local clock (a test hook; 0 in real use).
+    pub clock_skew: i64,
+}
+
+/// Default [`PoolConfig::flood_jitter`].
+pub const DEFAULT_FLOOD_JITTER: Duration = Duration::from_millis(500);
+
+impl PoolConfig {
+    /// Defaults: intermediate transport, one connection per DC, 60 s flood threshold, 500 ms
+    /// jitter, 5 flood retries, 5 reconnect attempts, no session file.
+    pub fn new(network: Network, api_id: i32) -> Self {
+        PoolConfig {
+            network,
+            api_id,
+            transport: "intermediate".into(),
+            session_path: None,
+            connections_per_dc: 1,
+            flood_wait_threshold: DEFAULT_FLOOD_WAIT_THRESHOLD_SECS,
+            flood_jitter: DEFAULT_FLOOD_JITTER,
+            max_flood_retries: 5,
+            timeout: DEFAULT_TIMEOUT,
+            reconnect_attempts: 5,
+            clock_skew: 0,
+        }
+    }
+}
+
+/// What a pool has done so far (for tests, benches and `-v` output).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Auth-key exchanges run (0 when every key came from the session file).
+    pub key_exchanges: u32,
+    /// Authorizations moved to another DC (export + import pairs).
+    pub exports: u32,
+    /// Every flood wait slept, jitter included.
+    pub flood_waits: Vec<Duration>,
+    /// Times the home DC changed because of a `*_MIGRATE_X` during login.
+    pub home_changes: u32,
+    /// Connections opened.
+    pub connections: u32,
+}
+
+/// The handle over every DC's connections. Clone it freely.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: Arc<Shared>,
+}
+
+type DcSlot = Arc<tokio::sync::Mutex<Vec<Client>>>;
+
+#[derive(Debug)]
+struct Shared {
+    config: PoolConfig,
+    rsa_keys: Vec<RsaPublicKey>,
+    session: Mutex<SessionData>,
+    dcs: Mutex<HashMap<i32, DcSlot>>,
+    next: AtomicUsize,
+    authorizing: tokio::sync::Mutex<()>,
+    /// Held from snapshot to rename, so a later save never loses to an older snapshot.
+    saving: Mutex<()>,
+    stats: Mutex<PoolStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pool {
+    /// Reads the session file (a missing one is a fresh session; a corrupt one, or one of
+    /// another network, is an error) and parses the RSA keys. Connects nothing yet.
+    pub fn open(config: PoolConfig) -> Result<Pool, InvokeError> {
+        let rsa_keys = config
+            .network
+            .rsa_keys
+            .iter()
+            .map(|pem| RsaPublicKey::from_pkcs1_pem(pem))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| InvokeError::Auth(crate::mtproto::auth::AuthError::Crypto(e)))?;
+        let network = &config.network;
+        let session = match &config.session_path {
+            None => SessionData::new(network.name.clone(), network.home),
+            Some(path) => match session_file::load(path)? {
+                None => SessionData::new(network.name.clone(), network.home),
+                Some(s) if s.network != network.name => {
+                    return Err(InvokeError::SessionFile(Arc::new(
+                        session_file::SessionFileError::OtherNetwork {
+                            path: path.clone(),
+                            found: s.network,
+                            expected: network.name.clone(),
+                        },
+                    )))
+                }
+                Some(s) => s,
+            },
+        };
+        Ok(Pool {
+            inner: Arc::new(Shared {
+                config,
+                rsa_keys,
+                session: Mutex::new(session),
+                dcs: Mutex::new(HashMap::new()),
+                next: AtomicUsize::new(0),
+                authorizing: tokio::sync::Mutex::new(()),
+                saving: Mutex::new(()),
+                stats: Mutex::new(PoolStats::default()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.inner.config
+    }
+
+    /// The home DC (where the account lives).
+    pub fn home_dc(&self) -> i32 {
+        lock(&self.inner.session).home_dc
+    }
+
+    /// A copy of the session as it stands (what [`Pool::save`] writes).
+    pub fn session(&self) -> SessionData {
+        let mut s = lock(&self.inner.session).clone();
+        self.refresh(&mut s);
+        s
+    }
+
+    /// What the pool has done so far.
+    pub fn stats(&self) -> PoolStats {
+        lock(&self.inner.stats).clone()
+    }
+
+    /// Reconnects done by every connection opened so far.
+    pub fn reconnects(&self) -> u32 {
+        self.slots()
+            .iter()
+            .filter_map(|s| {
+                s.try_lock()
+                    .ok()
+                    .map(|c| c.iter().map(Client::reconnects).sum::<u32>())
+            })
+            .sum()
+    }
+
+    fn slots(&self) -> Vec<DcSlot> {
+        lock(&self.inner.dcs).values().cloned().collect()
+    }
+
+    /// Copies the live connections' salts and clock offset into `s`.
+    fn refresh(&self, s: &mut SessionData) {
+        let dcs: Vec<(i32, DcSlot)> = lock(&self.inner.dcs)
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        for (dc, slot) in dcs {
+            let Ok(clients) = slot.try_lock() else {
+                continue;
+            };
+            if let Some(c) = clients.iter().find(|c| !c.is_closed()) {
+                s.dc_mut(dc).server_salt = c.server_salt();
+                s.time_offset = c.time_offset();
+            }
+        }
+    }
+
+    /// Writes the session file (no-op without one).
+    pub fn save(&self) -> Result<(), InvokeError> {
+        let Some(path) = &self.inner.config.session_path else {
+            return Ok(());
+        };
+        let _saving = lock(&self.inner.saving);
+        let s = {
+            let mut s = lock(&self.inner.session);
+            self.refresh(&mut s);
+            s.clone()
+        };
+        session_file::save(path, &s)?;
+        Ok(())
+    }
+
+    /// Changes the session under the lock, then saves it.
+    fn update(&self, f: impl FnOnce(&mut SessionData)) -> Result<(), InvokeError> {
+        f(&mut lock(&self.inner.session));
+        self.save()
+    }
+
+    /// Records a login on the home DC: the user, and home authorized (other DCs forgotten).
+    pub fn set_logged_in(&self, user: LoggedIn) -> Result<(), InvokeError> {
+        self.update(|s| {
+            s.forget_login();
+            s.user = Some(user);
+            let home = s.home_dc;
+            s.dc_mut(home).authorized = true;
+        })
+    }
+
+    /// Who the session is logged in as, if anyone.
+    pub fn logged_in(&self) -> Option<LoggedIn> {
+        lock(&self.inner.session).user
+    }
+
+    /// `auth.logOut` on every DC the login was moved to and on the home DC, then forgets
+    /// the login in the session file (also when the server had already forgotten it).
+    pub async fn logout(&self) -> Result<(), InvokeError> {
+        let (home, others): (i32, Vec<i32>) = {
+            let s = lock(&self.inner.session);
+            let others = s
+                .dcs
+                .iter()
+                .filter(|d| d.authorized && d.id != s.home_dc)
+                .map(|d| d.id)
+                .collect();
+            (s.home_dc, others)
+        };
+        for dc in others {
+            // Best effort: the home logout below is the one that matters.
+            let _ = self.call(dc, &functions::auth::LogOut {}).await;
+        }
+        let r = self.call(home, &functions::auth::LogOut {}).await;
+        match r {
+            Ok(_) | Err(InvokeError::NotLoggedIn(_)) => {
+                self.update(SessionData::forget_login)?;
+                r.map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A connection to `dc`, opened (and the DC's key made) if needed; round robin over the
+    /// DC's connections.
+    pub async fn client(&self, dc: i32) -> Result<Client, InvokeError> {
+        let slot = lock(&self.inner.dcs).entry(dc).or_default().clone();
+        let mut clients = slot.lock().await;
+        clients.retain(|c| !c.is_closed());
+        while clients.len() < self.inner.config.connections_per_dc.max(1) {
+            let c = self.open_connection(dc).await?;
+            clients.push(c);
+        }
+        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % clients.len();
+        Ok(clients[i].clone())
+    }
+
+    async fn open_connection(&self, dc: i32) -> Result<Client, InvokeError> {
+        let cfg = &self.inner.config;
+        let addr = cfg.network.addr(dc).ok_or(InvokeError::UnknownDc(dc))?;
+        let mut opts = ConnectOptions::new(dc, addr, self.inner.rsa_keys.clone(), cfg.api_id);
+        opts.test = cfg.network.test;
+        opts.transport = cfg.transport.clone();
+        opts.timeout = cfg.timeout;
+        opts.reconnect_attempts = cfg.reconnect_attempts;
+        opts.clock_skew = cfg.clock_skew;
+        let (key, salt, offset) = {
+            let s = lock(&self.inner.session);
+            let state = s.dc(dc);
+            (
+                state.and_then(|d| d.auth_key),
+                state.map_or(0, |d| d.server_salt),
+                s.time_offset,
+            )
+        };
+        opts.time_offset = offset;
+        let connected = match key {
+            Some(key) => {
+                opts.auth_key = Some(AuthKey::from_bytes(key));
+                opts.server_salt = salt;
+                match connect(&opts).await {
+                    // The server forgot the key: make a new one (the login on it is gone too).
+                    Err(e) if e.is_auth_key_unknown() => {
+                        opts.auth_key = None;
+                        opts.server_salt = 0;
+                        connect(&opts).await?
+                    }
+                    other => other?,
+                }
+            }
+            None => connect(&opts).await?,
+        };
+        self.connected(dc, &connected)?;
+        Ok(connected.client)
+    }
+
+    /// Records a new connection (and a new key) in the stats and the session file.
+    fn connected(&self, dc: i32, c: &Connected) -> Result<(), InvokeError> {
+        let mut stats = lock(&self.inner.stats);
+        stats.connections += 1;
+        if c.key_exchange.is_some() {
+            stats.key_exchanges += 1;
+        }
+        drop(stats);
+        let new_key = c.key_exchange.is_some();
+        let key = *c.auth_key.as_bytes();
+        {
+            let mut s = lock(&self.inner.session);
+            let state = s.dc_mut(dc);
+            state.server_salt = c.client.server_salt();
+            if new_key {
+                state.auth_key = Some(key);
+                state.authorized = false;
+            }
+            s.time_offset = c.client.time_offset();
+        }
+        self.save()
+    }
+
+    /// Calls `request` on the home DC.
+    pub async fn invoke<R: RemoteCall>(&self, request: &R) -> Result<R::Return, InvokeError> {
+        self.invoke_on(self.home_dc(), request).await
+    }
+
+    /// Calls `request` on DC `dc`, moving the login there first if needed (see the module
+    /// docs for what is retried).
+    pub async fn invoke_on<R: RemoteCall>(
+        &self,
+        dc: i32,
+        request: &R,
+    ) -> Result<R::Return, InvokeError> {
+        let mut reimported = false;
+        loop {
+            self.ensure_authorized(dc).await?;
+            match self.call(dc, request).await {
+                Err(InvokeError::NotLoggedIn(_))
+                    if !reimported && dc != self.home_dc() && self.is_authorized(dc) =>
+                {
+                    // The import was lost on the server side: move the login again, once.
+                    reimported = true;
+                    self.update(|s| s.dc_mut(dc).authorized = false)?;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Calls a file request on `dc`; on `FILE_MIGRATE_X` calls it again on DC X. Returns the
+    /// answer and the DC that gave it.
+    pub async fn invoke_file<R: RemoteCall>(
+        &self,
+        dc: i32,
+        request: &R,
+    ) -> Result<(R::Return, i32), InvokeError> {
+        match self.invoke_on(dc, request).await {
+            Err(e)
+                if matches!(
+                    e.rpc().map(|r| &r.kind),
+                    Some(RpcErrorKind::FileMigrate { .. })
+                ) =>
+            {
+                let target = e.migrate_dc().unwrap_or(dc);
+                Ok((self.invoke_on(target, request).await?, target))
+            }
+            r => r.map(|v| (v, dc)),
+        }
+    }
+
+    /// Calls a login request on the home DC, following `PHONE_MIGRATE_X`, `USER_MIGRATE_X`
+    /// and `NETWORK_MIGRATE_X` (the home DC becomes X and is saved).
+    pub async fn invoke_login<R: RemoteCall>(&self, request: &R) -> Result<R::Return, InvokeError> {
+        for _ in 0..3 {
+            match self.call(self.home_dc(), request).await {
+                Err(e) => match e.rpc().map(|r| &r.kind) {
+                    Some(
+                        RpcErrorKind::PhoneMigrate { dc }
+                        | RpcErrorKind::UserMigrate { dc }
+                        | RpcErrorKind::NetworkMigrate { dc },
+                    ) if *dc != self.home_dc() => {
+                        let dc = *dc;
+                        if self.inner.config.network.addr(dc).is_none() {
+                            return Err(InvokeError::UnknownDc(dc));
+                        }
+                        self.update(|s| s.home_dc = dc)?;
+                        lock(&self.inner.stats).home_changes += 1;
+                    }
+                    _ => return Err(e),
+                },
+                ok => return ok,
+            }
+        }
+        Err(InvokeError::Dropped)
+    }
+
+    fn is_authorized(&self, dc: i32) -> bool {
+        lock(&self.inner.session)
+            .dc(dc)
+            .is_some_and(|d| d.authorized)
+    }
+
+    /// Moves the login to `dc` if the session is logged in, `dc` is not home and the login
+    /// was not moved there before. Concurrent callers export once.
+    async fn ensure_authorized(&self, dc: i32) -> Result<(), InvokeError> {
+        let needed = |p: &Pool| {
+            let s = lock(&p.inner.session);
+            s.user.is_some() && dc != s.home_dc && !s.dc(dc).is_some_and(|d| d.authorized)
+        };
+        if !needed(self) {
+            return Ok(());
+        }
+        let _guard = self.inner.authorizing.lock().await;
+        if !needed(self) {
+            return Ok(());
+        }
+        let home = self.home_dc();
+        let enums::auth::ExportedAuthorization::ExportedAuthorization(exported) = self
+            .call(home, &functions::auth::ExportAuthorization { dc_id: dc })
+            .await?;
+        self.call(
+            dc,
+            &functions::auth::ImportAuthorization {
+                id: exported.id,
+                bytes: exported.bytes,
+            },
+        )
+        .await?;
+        lock(&self.inner.stats).exports += 1;
+        self.update(|s| s.dc_mut(dc).authorized = true)
+    }
+
+    /// One call with the flood-wait policy; lost authorizations become NotLoggedIn.
+    async fn call<R: RemoteCall>(&self, dc: i32, request: &R) -> Result<R::Return, InvokeError> {
+        let cfg = &self.inner.config;
+        let mut floods = 0u32;
+        loop {
+            let client = self.client(dc).await?;
+            let e = match client.invoke(request).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let Some(rpc) = e.rpc() else {
+                return Err(e);
+            };
+            if rpc.kind.is_unauthorized() {
+                return Err(InvokeError::NotLoggedIn(rpc.clone()));
+            }
+            let wait = match rpc.kind {
+                RpcErrorKind::FloodWait { seconds }
+                | RpcErrorKind::FloodPremiumWait { seconds } => seconds,
+                _ => return Err(e),
+            };
+            if wait > cfg.flood_wait_threshold || floods >= cfg.max_flood_retries {
+                return Err(InvokeError::FloodWait {
+                    seconds: wait,
+                    message: rpc.message.clone(),
+                });
+            }
+            floods += 1;
+            let jitter_ms = cfg.flood_jitter.as_millis().min(u128::from(u32::MAX)) as u64;
+            let pause = Duration::from_secs(u64::from(wait))
+                + Duration::from_millis(rand::thread_rng().gen_range(0..=jitter_ms));
+            tokio::time::sleep(pause).await;
+            lock(&self.inner.stats).flood_waits.push(pause);
+        }
+    }
+}

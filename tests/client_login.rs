@@ -1,0 +1,305 @@
+//! `tgmux login` and `tgmux logout` against a real `tgmux local-dc`: a bot, a user with a
+//! migrated home DC and a 2FA password, the session file (0600, keys reused across runs, a
+//! corrupt one refused, the XDG default), and what a call says after logout.
+
+mod localdc_util;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use localdc_util::{start, start_with, LocalDc};
+use tgmux::config::{DcAddr, Network};
+use tgmux::dcconfig::DcConfig;
+use tgmux::net::session_file;
+use tgmux::net::{Pool, PoolConfig};
+use tgmux::tl::{enums, functions, types};
+
+/// Runs tgmux with `stdin` piped in; a run that does not end within 60 s fails (a hang).
+fn tgmux_env(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgmux"));
+    cmd.args(args)
+        .env_remove("TGMUX_API_ID")
+        .env_remove("TGMUX_API_HASH")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    {
+        let mut input = child.stdin.take().unwrap();
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("tgmux {args:?} hung: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tgmux(args: &[&str], stdin: &str) -> Output {
+    tgmux_env(args, stdin, &[])
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tgmux failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    assert!(
+        out.status.code().is_some_and(|c| c != 101),
+        "{:?}",
+        out.status
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(
+        lines[0].starts_with("tgmux: error: ") && lines[0].contains(needle),
+        "expected `{needle}` in: {err}"
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The global flags for `dc` and `session`, then `rest`.
+fn args<'a>(dc: &'a LocalDc, session: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(session),
+        "--api-id",
+        "1",
+        "--api-hash",
+        "x",
+    ];
+    v.extend_from_slice(rest);
+    v
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn keys(p: &Path) -> Vec<(i32, Option<[u8; 256]>)> {
+    let s = session_file::load(p).unwrap().unwrap();
+    s.dcs.iter().map(|d| (d.id, d.auth_key)).collect()
+}
+
+#[test]
+fn bot_login_saves_a_private_session_that_later_runs_reuse() {
+    let dc = start("login-bot", 2);
+    let session = dc.dir.join("state/session");
+    let out = tgmux(
+        &args(&dc, &session, &["login", "--bot-token", "123456:secret"]),
+        "",
+    );
+    let line = stdout(&out);
+    assert!(
+        line.starts_with("logged in as bot 123456 (@") && line.trim_end().ends_with(" on DC 1"),
+        "{line}"
+    );
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert_eq!(mode(&session), 0o600);
+    let saved = session_file::load(&session).unwrap().unwrap();
+    assert_eq!(saved.user.map(|u| (u.user_id, u.bot)), Some((123456, true)));
+    assert!(saved.dc(1).unwrap().authorized);
+    let first = keys(&session);
+    assert!(first[0].1.is_some());
+
+    // A second login on the same file (over another transport) makes no new key.
+    let out = tgmux(
+        &args(
+            &dc,
+            &session,
+            &[
+                "-v",
+                "--transport",
+                "obfuscated",
+                "login",
+                "--bot-token",
+                "123456:secret",
+            ],
+        ),
+        "",
+    );
+    stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auth keys: 0 new"), "{err}");
+    assert_eq!(keys(&session), first);
+    assert_eq!(mode(&session), 0o600);
+    // Nor does ping.
+    let out = tgmux(&args(&dc, &session, &["ping", "--count", "1"]), "");
+    assert!(stdout(&out).contains("key: reused"));
+}
+
+#[test]
+fn user_login_follows_phone_migrate_and_answers_2fa() {
+    let dc = start_with(
+        "login-user",
+        2,
+        &["--faults", "migrate", "--password", "hunter 2"],
+    );
+    let session = dc.dir.join("session");
+    // A test phone of DC 2 (code 22222): DC 1 answers PHONE_MIGRATE_2.
+    let login = args(&dc, &session, &["login", "--phone", "+9996621234"]);
+    one_line_error(&tgmux(&login, "11111\nhunter 2\n"), "wrong login code");
+    one_line_error(&tgmux(&login, "22222\nhunter\n"), "wrong 2FA password");
+    one_line_error(&tgmux(&login, ""), "no login code given");
+    one_line_error(&tgmux(&login, "22222\n"), "no 2FA password given");
+    let line = stdout(&tgmux(&login, "22222\nhunter 2\n"));
+    assert!(line.starts_with("logged in as user "), "{line}");
+    assert!(line.trim_end().ends_with(" on DC 2"), "{line}");
+    let saved = session_file::load(&session).unwrap().unwrap();
+    assert_eq!(saved.home_dc, 2);
+    assert!(saved.user.is_some_and(|u| !u.bot));
+    assert!(saved.dc(2).unwrap().authorized);
+    assert_eq!(mode(&session), 0o600);
+}
+
+#[test]
+fn logout_forgets_the_login_and_calls_then_say_run_tgmux_login() {
+    let dc = start("login-logout", 2);
+    let session = dc.dir.join("session");
+    stdout(&tgmux(
+        &args(&dc, &session, &["login", "--bot-token", "42:x"]),
+        "",
+    ));
+    let key_before = keys(&session);
+    assert_eq!(
+        stdout(&tgmux(&args(&dc, &session, &["logout"]), "")).trim(),
+        "logged out"
+    );
+    let saved = session_file::load(&session).unwrap().unwrap();
+    assert!(saved.user.is_none() && saved.dcs.iter().all(|d| !d.authorized));
+    assert_eq!(keys(&session), key_before, "logout keeps the keys");
+    one_line_error(
+        &tgmux(&args(&dc, &session, &["logout"]), ""),
+        "not logged in",
+    );
+    // A call through the pool on the same session file.
+    let c = DcConfig::read(&dc.config).unwrap();
+    let network = Network::from_dc_config(
+        c.rsa_public_keys,
+        c.dcs
+            .iter()
+            .map(|e| DcAddr {
+                id: e.id,
+                addr: e.addr(),
+            })
+            .collect(),
+    )
+    .unwrap();
+    let mut config = PoolConfig::new(network, 1);
+    config.session_path = Some(session.clone());
+    let pool = Pool::open(config).unwrap();
+    let e = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(pool.invoke(&functions::users::GetUsers {
+            id: vec![enums::InputUser::InputUserSelf(types::InputUserSelf {})],
+        }))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("not logged in: run `tgmux login`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn session_file_default_location_and_a_corrupt_one() {
+    let dc = start("login-files", 1);
+    let data = dc.dir.join("xdg");
+    let login = [
+        "--dc-config",
+        s(&dc.config),
+        "--api-id",
+        "1",
+        "--api-hash",
+        "x",
+        "login",
+        "--bot-token",
+        "7:y",
+    ];
+    stdout(&tgmux_env(&login, "", &[("XDG_DATA_HOME", &data)]));
+    let session = data.join("tgmux/session");
+    assert_eq!(mode(&session), 0o600);
+    assert!(session_file::load(&session)
+        .unwrap()
+        .unwrap()
+        .user
+        .is_some());
+
+    // A corrupt file is an error, and stays as it was (no silent new login).
+    std::fs::write(&session, b"TGMUXSES garbage").unwrap();
+    one_line_error(
+        &tgmux_env(&login, "", &[("XDG_DATA_HOME", &data)]),
+        "is corrupt",
+    );
+    assert_eq!(std::fs::read(&session).unwrap(), b"TGMUXSES garbage");
+    one_line_error(
+        &tgmux_env(&["logout"], "", &[("XDG_DATA_HOME", &data)]),
+        "is corrupt",
+    );
+}
+
+#[test]
+fn bad_login_input_is_a_one_line_error() {
+    let dc = start("login-bad", 1);
+    let session = dc.dir.join("session");
+    one_line_error(
+        &tgmux(&args(&dc, &session, &["login", "--bot-token", "abc"]), ""),
+        "--bot-token",
+    );
+    one_line_error(
+        &tgmux(&args(&dc, &session, &["login", "--phone", "12x"]), ""),
+        "--phone",
+    );
+    // No api_id/api_hash anywhere.
+    one_line_error(
+        &tgmux(
+            &[
+                "--dc-config",
+                s(&dc.config),
+                "--session",
+                s(&session),
+                "login",
+                "--bot-token",
+                "1:a",
+            ],
+            "",
+        ),
+        "api",
+    );
+    assert!(
+        !session.exists()
+            || session_file::load(&session)
+                .unwrap()
+                .unwrap()
+                .user
+                .is_none()
+    );
+}
