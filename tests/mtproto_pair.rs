@@ -120,6 +120,34 @@ fn one_mebibyte_answer() {
     assert_eq!(results(&p.take_events()), vec![(id, Bytes::from(part))]);
 }
 
+/// A download's 1 MiB answers are not all kept for resends: memory per session stays bounded.
+#[test]
+fn remembered_answers_are_bounded_by_size() {
+    let mut p = Pair::new(41);
+    // Incompressible, so gzip_packed does not shrink it.
+    let mut part = vec![0u8; 1 << 20];
+    rand::RngCore::fill_bytes(
+        &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7),
+        &mut part,
+    );
+    let answer = Bytes::from(part);
+    p.handler = Box::new(move |_| Answer::Ok(answer.clone()));
+    for i in 0..12 {
+        let id = p.client.request(req(100 + i, 4));
+        p.drive();
+        let got = results(&p.take_events());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, id);
+        assert_eq!(got[0].1.len(), 1 << 20);
+    }
+    let kept = p.server.remembered_answer_bytes();
+    assert!(kept >= 1 << 20, "the newest answer is kept ({kept} bytes)");
+    assert!(
+        kept <= tgmux::mtproto::session::server::ANSWER_CACHE_BYTES,
+        "{kept} bytes kept"
+    );
+}
+
 #[test]
 fn rpc_errors_are_typed() {
     let mut p = Pair::new(5);

@@ -26,6 +26,9 @@ use crate::tl::{functions, types, Deserializable, Identifiable, Reader, Serializ
 
 /// How many answered requests are remembered for msg_resend_req and duplicate requests.
 pub const ANSWER_CACHE: usize = 256;
+/// The most answer bytes remembered per session. File parts are up to 1 MiB each: 256 of them
+/// would hold 256 MiB per downloading connection, so large answers age out by size first.
+pub const ANSWER_CACHE_BYTES: usize = 4 << 20;
 
 /// Results at least this long are gzip-packed when compression is allowed and it helps.
 pub const GZIP_THRESHOLD: usize = 512;
@@ -51,6 +54,7 @@ pub struct ServerSession {
     queue: VecDeque<Queued<()>>,
     events: VecDeque<Event>,
     answers: BTreeMap<i64, Bytes>,
+    answer_bytes: usize,
     disconnect_at: Option<Duration>,
     closed: bool,
     rng: Box<dyn RngCore + Send>,
@@ -80,6 +84,7 @@ impl ServerSession {
             queue: VecDeque::new(),
             events: VecDeque::new(),
             answers: BTreeMap::new(),
+            answer_bytes: 0,
             disconnect_at: None,
             closed: false,
             rng,
@@ -109,6 +114,26 @@ impl ServerSession {
         }
         .to_bytes();
         self.push(body, false, MsgIdKind::ServerResponse);
+    }
+
+    /// Keeps `body` for a resend, forgetting the oldest answers beyond [`ANSWER_CACHE`] answers
+    /// or [`ANSWER_CACHE_BYTES`] bytes.
+    fn remember_answer(&mut self, req_msg_id: i64, body: Bytes) {
+        self.answer_bytes += body.len();
+        if let Some(old) = self.answers.insert(req_msg_id, body) {
+            self.answer_bytes -= old.len();
+        }
+        while self.answers.len() > ANSWER_CACHE || self.answer_bytes > ANSWER_CACHE_BYTES {
+            let Some((_, old)) = self.answers.pop_first() else {
+                break;
+            };
+            self.answer_bytes -= old.len();
+        }
+    }
+
+    /// The bytes of answers kept for resends (bounded by [`ANSWER_CACHE_BYTES`]).
+    pub fn remembered_answer_bytes(&self) -> usize {
+        self.answer_bytes
     }
 
     /// Decrypts and processes one client packet received at server time `now`. On an error
@@ -346,10 +371,7 @@ impl ServerSession {
         body.extend_from_slice(&req_msg_id.to_le_bytes());
         body.extend_from_slice(&result);
         let body = Bytes::from(body);
-        self.answers.insert(req_msg_id, body.clone());
-        while self.answers.len() > ANSWER_CACHE {
-            self.answers.pop_first();
-        }
+        self.remember_answer(req_msg_id, body.clone());
         self.queue.push_back(Queued {
             body,
             content_related: true,
