@@ -166,7 +166,23 @@ pub fn encrypt_message(
     side: Side,
     plaintext_with_padding: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let len = plaintext_with_padding.len();
+    let mut out = Vec::with_capacity(PACKET_HEADER_LEN + plaintext_with_padding.len());
+    out.resize(PACKET_HEADER_LEN, 0);
+    out.extend_from_slice(plaintext_with_padding);
+    encrypt_message_in_place(auth_key, side, &mut out)?;
+    Ok(out)
+}
+
+/// Encrypts in place a packet laid out as 24 bytes of room, then the padded plaintext sent by
+/// `side`: the room receives `auth_key_id | msg_key` and the plaintext becomes ciphertext. This
+/// is [`encrypt_message`] without a copy of the payload, for callers that build the plaintext
+/// straight into their send buffer.
+pub fn encrypt_message_in_place(
+    auth_key: &AuthKey,
+    side: Side,
+    packet: &mut [u8],
+) -> Result<(), CryptoError> {
+    let len = packet.len().saturating_sub(PACKET_HEADER_LEN);
     if len % 16 != 0 || len == 0 {
         return Err(CryptoError::BadLength {
             what: "MTProto plaintext with padding",
@@ -174,14 +190,12 @@ pub fn encrypt_message(
             expected: "a non-zero multiple of 16",
         });
     }
-    let msg_key = calc_msg_key(auth_key, plaintext_with_padding, side);
+    let (header, plaintext) = packet.split_at_mut(PACKET_HEADER_LEN);
+    let msg_key = calc_msg_key(auth_key, plaintext, side);
     let (key, iv) = derive_aes_key_iv(&auth_key.data, &msg_key, side);
-    let mut out = Vec::with_capacity(PACKET_HEADER_LEN + len);
-    out.extend_from_slice(&auth_key.id_bytes());
-    out.extend_from_slice(&msg_key);
-    out.extend_from_slice(plaintext_with_padding);
-    aes_ige_encrypt(&mut out[PACKET_HEADER_LEN..], &key, &iv)?;
-    Ok(out)
+    header[..8].copy_from_slice(&auth_key.id_bytes());
+    header[8..].copy_from_slice(&msg_key);
+    aes_ige_encrypt(plaintext, &key, &iv)
 }
 
 /// Decrypts, in place, a packet sent by `side` (so a client passes [`Side::Server`]), checking

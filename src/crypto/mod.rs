@@ -39,8 +39,8 @@ pub use hash::{crc32, ct_eq, sha1, sha1_parts, sha256, sha256_parts};
 pub use ige::{aes_ige_decrypt, aes_ige_encrypt};
 pub use message::{
     calc_msg_key, check_plaintext_layout, decrypt_message, decrypt_message_in_place,
-    derive_aes_key_iv, encrypt_message, initial_server_salt, nonce_aes_key_iv, pad_message,
-    padding_len, AuthKey, Side,
+    derive_aes_key_iv, encrypt_message, encrypt_message_in_place, initial_server_salt,
+    nonce_aes_key_iv, pad_message, padding_len, AuthKey, Side,
 };
 pub use modpow::modpow;
 pub use pq::factorize;

@@ -60,19 +60,26 @@ pub fn encrypt(
     if body.len() > MAX_BODY || body.len() % 4 != 0 {
         return Err(SessionError::BodyTooLarge { len: body.len() });
     }
+    // Built straight into `out`: room for auth_key_id and msg_key, then the plaintext,
+    // encrypted in place (the body is copied once, here).
+    let start = out.len();
     let plain_len = HEADER_LEN + body.len();
     let pad = padding_len(plain_len, rng);
-    let mut plain = Vec::with_capacity(plain_len + pad);
-    plain.extend_from_slice(&salt.to_le_bytes());
-    plain.extend_from_slice(&session_id.to_le_bytes());
-    plain.extend_from_slice(&msg_id.to_le_bytes());
-    plain.extend_from_slice(&seq_no.to_le_bytes());
-    plain.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    plain.extend_from_slice(body);
-    plain.resize(plain_len + pad, 0);
-    rng.fill_bytes(&mut plain[plain_len..]);
-    let packet = crypto::encrypt_message(auth_key, side, &plain)?;
-    out.extend_from_slice(&packet);
+    out.reserve(PACKET_PREFIX + plain_len + pad);
+    out.resize(start + PACKET_PREFIX, 0);
+    out.extend_from_slice(&salt.to_le_bytes());
+    out.extend_from_slice(&session_id.to_le_bytes());
+    out.extend_from_slice(&msg_id.to_le_bytes());
+    out.extend_from_slice(&seq_no.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    let padding_start = out.len();
+    out.resize(padding_start + pad, 0);
+    rng.fill_bytes(&mut out[padding_start..]);
+    if let Err(e) = crypto::encrypt_message_in_place(auth_key, side, &mut out[start..]) {
+        out.truncate(start);
+        return Err(e.into());
+    }
     Ok(())
 }
 
