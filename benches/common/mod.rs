@@ -1,5 +1,7 @@
 //! A `tgmux local-dc` API world in memory for benches: requests in, answers out, no sockets.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -13,7 +15,7 @@ use tgmux::tl::{functions, Serializable};
 /// A world over `library` with `dcs` DCs on loopback, already logged in as a bot; calls run
 /// on DC 1 at a fixed time.
 pub struct LocalWorld {
-    pub world: World,
+    pub world: Arc<World>,
     faults: Faults,
     rng: StdRng,
 }
@@ -29,7 +31,7 @@ impl LocalWorld {
             })
             .collect();
         let mut w = LocalWorld {
-            world: World::new(library, dcs, FaultSpec::default()),
+            world: Arc::new(World::new(library, dcs, FaultSpec::default())),
             faults: Faults::new(FaultSpec::default(), 0, 1, 1),
             rng: StdRng::seed_from_u64(1),
         };
