@@ -221,6 +221,8 @@ fn av(streams: &[(usize, String)]) -> Vec<usize> {
 }
 
 /// Remux `inputs` both ways and judge each output against the inputs.
+use tgmux::remux::pipeline::Reading;
+
 fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize) {
     // Input A/V streams in input order.
     let mut in_streams = Vec::new();
@@ -229,6 +231,22 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
             in_streams.push((input.clone(), i));
         }
     }
+    // Faststart's first pass reads sizes and times only, seeking over payloads: its layout
+    // (the whole ftyp + moov) must be that of a full read.
+    let plan = |reading| {
+        tgmux::remux::pipeline::plan_faststart(
+            inputs,
+            tgmux::remux::mp4::EntryOptions::default(),
+            reading,
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{name}: pass 1 ({reading:?}): {e}"))
+    };
+    let (full, index) = (plan(Reading::Full), plan(Reading::Index));
+    assert!(
+        full.bytes == index.bytes && full.payload == index.payload,
+        "{name}: index-only pass 1 gives another moov"
+    );
     // The input side of every comparison, computed once for both outputs.
     let expected: Vec<(f64, Vec<Pkt>)> = in_streams
         .iter()

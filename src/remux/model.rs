@@ -122,9 +122,19 @@ pub struct Packet {
     pub keyframe: bool,
     /// The coded bytes, a view into the demuxer's buffer where possible.
     pub data: Bytes,
+    /// Payload bytes an index-only demuxer left unread (`data` is then empty): faststart's
+    /// first pass needs sizes, not bytes. 0 for every packet meant to be written.
+    pub omitted: usize,
     /// Byte offset in the input where this packet's container element (block/cluster) began,
     /// used to build the seek index (keyframe time -> input offset).
     pub input_offset: u64,
+}
+
+impl Packet {
+    /// The payload size, read or not.
+    pub fn size(&self) -> usize {
+        self.data.len() + self.omitted
+    }
 }
 
 /// Why remuxing failed. Every variant renders as one line.

@@ -7,9 +7,12 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::mkv_input::MkvInput;
 use super::mp4::demux::Mp4Demuxer;
 use super::mp4::track::{codec_name, time_lt};
-use super::mp4::{EntryOptions, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer};
+use super::mp4::{
+    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
+};
 use super::{Codec, Packet, RemuxError, Track, TrackKind};
 
 /// Container formats we read.
@@ -45,7 +48,9 @@ pub struct RemuxOptions {
 
 enum Demux {
     Mp4(Mp4Demuxer<File>),
-    Mkv(Box<super::mkv_input::MkvInput>),
+    Mkv(Box<MkvInput<Box<dyn Read>>>),
+    /// Index-only (faststart pass 1): payloads may be left unread.
+    MkvIndex(Box<MkvInput<File>>),
 }
 
 impl Demux {
@@ -53,8 +58,19 @@ impl Demux {
         match self {
             Demux::Mp4(d) => d.next_packet(),
             Demux::Mkv(d) => d.next_packet(),
+            Demux::MkvIndex(d) => d.next_packet(),
         }
     }
+}
+
+/// How the inputs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Every payload, in order (pipes work).
+    Full,
+    /// Sizes and times only where the format allows it, seeking over payloads: packets may
+    /// have `omitted` payloads. Regular files only. For faststart's first pass.
+    Index,
 }
 
 struct Input {
@@ -112,9 +128,10 @@ impl std::fmt::Debug for Inputs {
     }
 }
 
-/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work); MP4/MOV
-/// needs a regular file because its index may sit at the end.
-fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
+/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work) unless
+/// `reading` is [`Reading::Index`]; MP4/MOV needs a regular file because its index may sit at
+/// the end.
+fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
     let stdin = path.as_os_str() == "-";
     let mut file = if stdin {
         File::open("/dev/stdin")?
@@ -143,10 +160,14 @@ fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
             let tracks = d.tracks().to_vec();
             Ok((Demux::Mp4(d), tracks))
         }
+        Some(Format::Matroska) if reading == Reading::Index && regular => {
+            let (d, tracks) = MkvInput::open_index(file)?;
+            Ok((Demux::MkvIndex(Box::new(d)), tracks))
+        }
         Some(Format::Matroska) => {
             // The bytes used for detection go first, then the rest: no reopening, no seeking.
             let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
-            let (d, tracks) = super::mkv_input::MkvInput::open(reader)?;
+            let (d, tracks) = MkvInput::open(reader)?;
             Ok((Demux::Mkv(Box::new(d)), tracks))
         }
         None => Err(RemuxError::UnknownFormat),
@@ -163,11 +184,16 @@ fn all_regular_files(paths: &[PathBuf]) -> bool {
 impl Inputs {
     /// Open every input and plan the output tracks.
     pub fn open(paths: &[PathBuf]) -> Result<Inputs, RemuxError> {
+        Self::open_with(paths, Reading::Full)
+    }
+
+    /// [`Inputs::open`], choosing how the inputs are read.
+    pub fn open_with(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
         let mut inputs = Vec::new();
         let mut tracks = Vec::new();
         let mut warnings = Vec::new();
         for path in paths {
-            let (demux, in_tracks) = open_one(path).map_err(|e| with_path(e, path))?;
+            let (demux, in_tracks) = open_one(path, reading).map_err(|e| with_path(e, path))?;
             let mut map = Vec::new();
             for t in in_tracks {
                 let ts = t.timescale.max(1);
@@ -237,6 +263,26 @@ fn with_path(e: RemuxError, path: &Path) -> RemuxError {
     }
 }
 
+/// Faststart's first pass: read every packet's size, times and flags and lay out the output
+/// (ftyp + moov + mdat header). `warn` receives one line per track dropped on opening; those
+/// dropped later are in the header's warnings. Both `reading`s give the same header.
+pub fn plan_faststart(
+    paths: &[PathBuf],
+    entry: EntryOptions,
+    reading: Reading,
+    warn: &mut dyn FnMut(&str),
+) -> Result<FaststartHeader, RemuxError> {
+    let mut inputs = Inputs::open_with(paths, reading)?;
+    for w in &inputs.warnings {
+        warn(w);
+    }
+    let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
+    while let Some((idx, p)) = inputs.next_packet()? {
+        plan.add(idx, p)?;
+    }
+    plan.finish()
+}
+
 /// Where the MP4 goes.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -265,17 +311,8 @@ pub fn remux_files(
                 "faststart output reads its inputs twice and needs files, not pipes; use --fragmented".into(),
             ));
         }
-        // Pass 1: sample tables only.
-        let mut inputs = Inputs::open(paths)?;
-        for w in &inputs.warnings {
-            warn(w);
-        }
-        let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
-        while let Some((idx, p)) = inputs.next_packet()? {
-            plan.add(idx, p)?;
-        }
-        drop(inputs);
-        let header = plan.finish()?;
+        // Pass 1: sample tables only, seeking over payloads where it can.
+        let header = plan_faststart(paths, entry, Reading::Index, warn)?;
         for w in &header.warnings {
             warn(w);
         }

@@ -98,7 +98,7 @@ impl FaststartPlan {
         let mut samples = std::mem::take(&mut self.scratch);
         t.text.convert(packet, &mut samples);
         for s in samples.drain(..) {
-            let size = u32::try_from(s.data.len()).map_err(|_| RemuxError::TooLarge {
+            let size = u32::try_from(s.size()).map_err(|_| RemuxError::TooLarge {
                 at: s.input_offset,
                 what: "packet over 4 GiB".into(),
             })?;
@@ -387,6 +387,11 @@ impl<W: Write> FaststartWriter<W> {
         let mut samples = std::mem::take(&mut self.scratch);
         self.text[idx].convert(packet, &mut samples);
         for s in samples.drain(..) {
+            if s.omitted > 0 {
+                return Err(RemuxError::Unsupported(
+                    "a packet read index-only cannot be written".into(),
+                ));
+            }
             self.written += s.data.len() as u64;
             if self.written > self.expected {
                 return Err(RemuxError::Unsupported(

@@ -106,6 +106,11 @@ impl FragmentedMuxer {
         if t.dropped {
             return Ok(());
         }
+        if packet.omitted > 0 {
+            return Err(RemuxError::Unsupported(
+                "a packet read index-only cannot be written".into(),
+            ));
+        }
         if let Err(why) = t.ensure_entry(&packet.data, self.opts.entry) {
             t.dropped = true;
             let w = t.drop_warning(&why);

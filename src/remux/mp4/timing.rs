@@ -127,6 +127,7 @@ mod tests {
             duration: None,
             keyframe: false,
             data: Bytes::new(),
+            omitted: 0,
             input_offset: 0,
         }
     }
