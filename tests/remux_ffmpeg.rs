@@ -242,10 +242,23 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
         )
         .unwrap_or_else(|e| panic!("{name}: pass 1 ({reading:?}): {e}"))
     };
-    let (full, index) = (plan(Reading::Full), plan(Reading::Index));
+    let (full, index) = (plan(Reading::Full), plan(Reading::Index { min: 0 }));
     assert!(
         full.bytes == index.bytes && full.payload == index.payload,
         "{name}: index-only pass 1 gives another moov"
+    );
+    // Pass 2 copying every payload it can file to file, and reading every payload, must both
+    // write the file the CLI writes (which ffmpeg judges below).
+    let pass2 = |copy_min: usize, out: &str| {
+        let out = dir.path(out);
+        tgmux::remux::pipeline::write_faststart(inputs, &index, &out, copy_min)
+            .unwrap_or_else(|e| panic!("{name}: pass 2 (copy from {copy_min}): {e}"));
+        std::fs::read(&out).unwrap()
+    };
+    let (copied, read) = (pass2(0, "copied.mp4"), pass2(usize::MAX, "read.mp4"));
+    assert!(
+        copied == read,
+        "{name}: copying payloads changes the output"
     );
     // The input side of every comparison, computed once for both outputs.
     let expected: Vec<(f64, Vec<Pkt>)> = in_streams
@@ -271,6 +284,12 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
         };
         assert!(ok, "{name} ({mode}): tgmux failed: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
+        if !fragmented {
+            assert!(
+                std::fs::read(&out).unwrap() == read,
+                "{name}: the CLI's faststart output differs from the library's"
+            );
+        }
         let out_streams = streams(&out);
         let (ok, _, err) = run(
             Command::new("ffmpeg")

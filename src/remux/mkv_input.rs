@@ -53,9 +53,9 @@ impl<R: Read> MkvInput<R> {
 }
 
 impl<R: Read + Seek> MkvInput<R> {
-    /// Open a seekable input for sizes and times only (see [`index_reader`]); its packets
-    /// may have `omitted` payloads.
-    pub fn open_index(file: R) -> Result<(MkvInput<R>, Vec<Track>), RemuxError> {
-        Self::start(index_reader(file)?)
+    /// Open a seekable input leaving payloads of at least `min` bytes unread where it can
+    /// (see [`index_reader`]): its packets may have `omitted` payloads.
+    pub fn open_index(file: R, min: usize) -> Result<(MkvInput<R>, Vec<Track>), RemuxError> {
+        Self::start(index_reader(file, min)?)
     }
 }

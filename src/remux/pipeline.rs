@@ -4,7 +4,7 @@
 //! fragmented (one streaming pass) muxer.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::mkv_input::MkvInput;
@@ -13,7 +13,7 @@ use super::mp4::track::{codec_name, time_lt};
 use super::mp4::{
     EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
 };
-use super::{Codec, Packet, RemuxError, Track, TrackKind};
+use super::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Container formats we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +68,18 @@ impl Demux {
 pub enum Reading {
     /// Every payload, in order (pipes work).
     Full,
-    /// Sizes and times only where the format allows it, seeking over payloads: packets may
-    /// have `omitted` payloads. Regular files only. For faststart's first pass.
-    Index,
+    /// Payloads of at least `min` bytes left unread where the format allows it (Matroska),
+    /// seeking over them: packets may have `omitted` payloads. Regular files only.
+    Index {
+        /// Smallest payload to leave unread.
+        min: usize,
+    },
 }
+
+/// Faststart's second pass copies payloads of at least this many bytes from the input file to
+/// the output inside the kernel (`copy_file_range` via `std::io::copy`) instead of reading and
+/// writing them; smaller ones are not worth the extra system calls (seek, copy, flush).
+const COPY_MIN: usize = 32 << 10;
 
 struct Input {
     demux: Demux,
@@ -129,7 +137,7 @@ impl std::fmt::Debug for Inputs {
 }
 
 /// Open one input. `-` is standard input. Matroska is read as a stream (pipes work) unless
-/// `reading` is [`Reading::Index`]; MP4/MOV needs a regular file because its index may sit at
+/// `reading` is [`Reading::Index`] and `path` is a regular file; MP4/MOV needs a regular file because its index may sit at
 /// the end.
 fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
     let stdin = path.as_os_str() == "-";
@@ -160,8 +168,12 @@ fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxE
             let tracks = d.tracks().to_vec();
             Ok((Demux::Mp4(d), tracks))
         }
-        Some(Format::Matroska) if reading == Reading::Index && regular => {
-            let (d, tracks) = MkvInput::open_index(file)?;
+        Some(Format::Matroska) if regular && reading != Reading::Full => {
+            let min = match reading {
+                Reading::Index { min } => min,
+                Reading::Full => usize::MAX,
+            };
+            let (d, tracks) = MkvInput::open_index(file, min)?;
             Ok((Demux::MkvIndex(Box::new(d)), tracks))
         }
         Some(Format::Matroska) => {
@@ -228,6 +240,13 @@ impl Inputs {
         })
     }
 
+    /// Which input (index into the paths given to `open`) output track `idx` comes from.
+    pub fn input_of(&self, idx: usize) -> Option<usize> {
+        self.inputs
+            .iter()
+            .position(|i| i.map.iter().any(|m| m.1 == Some(idx)))
+    }
+
     /// The next packet of all inputs by decode (else presentation) time, with its output
     /// track index.
     pub fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
@@ -283,6 +302,52 @@ pub fn plan_faststart(
     plan.finish()
 }
 
+/// Faststart's second pass: the packets again, written after `header` (from
+/// [`plan_faststart`] over the same `paths`) to `out_path`. Payloads of at least `copy_min`
+/// bytes are copied file to file where the input format allows it (the output is the same
+/// for every `copy_min`).
+pub fn write_faststart(
+    paths: &[PathBuf],
+    header: &FaststartHeader,
+    out_path: &Path,
+    copy_min: usize,
+) -> Result<(), RemuxError> {
+    let mut inputs = Inputs::open_with(paths, Reading::Index { min: copy_min })?;
+    let sources = paths
+        .iter()
+        .map(File::open)
+        .collect::<Result<Vec<File>, _>>()?;
+    let file = File::create(out_path)?;
+    let mut writer =
+        FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), header)?;
+    while let Some((idx, p)) = inputs.next_packet()? {
+        let src = inputs.input_of(idx).and_then(|i| sources.get(i));
+        writer.write_from(idx, p, &mut |out, extent| match src {
+            Some(src) => copy_extent(src, extent, out),
+            None => Err(RemuxError::Unsupported("packet of no input".into())),
+        })?;
+    }
+    let buf = writer.finish()?;
+    // Flushed to the kernel, as cp and ffmpeg do; no fsync.
+    buf.into_inner()
+        .map_err(|e| RemuxError::Io(e.into_error()))?;
+    Ok(())
+}
+
+/// Copies `extent` of `src` to `out`; `std::io::copy` flushes `out` and lets the kernel copy
+/// between the two files where it can.
+fn copy_extent(src: &File, extent: Extent, out: &mut impl Write) -> Result<(), RemuxError> {
+    let mut src = src;
+    src.seek(SeekFrom::Start(extent.offset))?;
+    let n = std::io::copy(&mut src.take(extent.len as u64), out)?;
+    if n != extent.len as u64 {
+        return Err(RemuxError::Unsupported(
+            "input changed between the two passes".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Where the MP4 goes.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -312,23 +377,11 @@ pub fn remux_files(
             ));
         }
         // Pass 1: sample tables only, seeking over payloads where it can.
-        let header = plan_faststart(paths, entry, Reading::Index, warn)?;
+        let header = plan_faststart(paths, entry, Reading::Index { min: 0 }, warn)?;
         for w in &header.warnings {
             warn(w);
         }
-        // Pass 2: the same packets again, written after ftyp+moov.
-        let mut inputs = Inputs::open(paths)?;
-        let file = File::create(out_path)?;
-        let mut writer =
-            FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), &header)?;
-        while let Some((idx, p)) = inputs.next_packet()? {
-            writer.write(idx, p)?;
-        }
-        let buf = writer.finish()?;
-        // Flushed to the kernel, as cp and ffmpeg do; no fsync.
-        buf.into_inner()
-            .map_err(|e| RemuxError::Io(e.into_error()))?;
-        return Ok(());
+        return write_faststart(paths, &header, out_path, COPY_MIN);
     }
     let mut inputs = Inputs::open(paths)?;
     for w in &inputs.warnings {

@@ -13,7 +13,7 @@ use super::ids;
 use super::limits;
 use super::time::TimeBase;
 use super::tracks::{self, TrackEntry};
-use crate::remux::{Packet, RemuxError, Track};
+use crate::remux::{Extent, Packet, RemuxError, Track};
 
 /// What the demuxer found; see [`MkvDemuxer::poll`].
 #[derive(Debug, Clone, PartialEq)]
@@ -108,8 +108,8 @@ pub struct MkvDemuxer {
     cluster_timestamp: Option<u64>,
     queue: VecDeque<MkvEvent>,
     cues: Vec<CuePoint>,
-    /// See [`MkvDemuxer::index_only`].
-    index_only: bool,
+    /// See [`MkvDemuxer::index_only`]: payloads of at least this many bytes may be omitted.
+    omit_from: Option<usize>,
 }
 
 impl Default for MkvDemuxer {
@@ -141,19 +141,19 @@ impl MkvDemuxer {
             cluster_timestamp: None,
             queue: VecDeque::new(),
             cues: Vec::new(),
-            index_only: false,
+            omit_from: None,
         }
     }
 
-    /// A demuxer for a sizes-and-times pass (faststart's first pass): the payload of a
-    /// SimpleBlock without lacing, of a track stored as is and not text, after that track's
-    /// first packet, is not read. Its packet has empty `data` and the payload size in
-    /// `omitted`; the demuxer skips the payload like an unknown element, so a seekable caller
-    /// can jump over it (see [`skip_ahead`](Self::skip_ahead)). Every other block is read as
-    /// usual. Sizes, times and flags are those of a full read.
-    pub fn index_only() -> Self {
+    /// A demuxer that leaves payloads unread where it can: the payload (at least `min` bytes)
+    /// of a SimpleBlock without lacing, of a track stored as is and not text, after that
+    /// track's first packet. Its packet has empty `data` and names the payload's input extent
+    /// in `omitted`; the demuxer skips the payload like an unknown element, so a seekable
+    /// caller can jump over it (see [`skip_ahead`](Self::skip_ahead)). Every other block is
+    /// read as usual. Packets are those of a full read otherwise (times, flags, sizes).
+    pub fn index_only(min: usize) -> Self {
         MkvDemuxer {
-            index_only: true,
+            omit_from: Some(min),
             ..Self::new()
         }
     }
@@ -532,8 +532,8 @@ impl MkvDemuxer {
             }
             ids::SIMPLE_BLOCK => {
                 let at = self.buf_at;
-                if self.index_only {
-                    if let Some(step) = self.omit_payload(h)? {
+                if let Some(min) = self.omit_from {
+                    if let Some(step) = self.omit_payload(h, min)? {
                         return Ok(step);
                     }
                 }
@@ -544,7 +544,7 @@ impl MkvDemuxer {
                 };
                 let b = block::parse(&body, body_at)?;
                 let keyframe = b.keyframe_flag;
-                self.emit_block(b, None, keyframe, at, 0)?;
+                self.emit_block(b, None, keyframe, at, None)?;
                 Ok(Step::Continue)
             }
             ids::BLOCK_GROUP => {
@@ -574,7 +574,7 @@ impl MkvDemuxer {
                 let Some(b) = block else {
                     return Err(ebml::malformed(at, "BlockGroup without a Block"));
                 };
-                self.emit_block(b, duration, !has_reference, at, 0)?;
+                self.emit_block(b, duration, !has_reference, at, None)?;
                 Ok(Step::Continue)
             }
             ids::CLUSTER | ids::SEGMENT | ids::EBML => Err(ebml::malformed(
@@ -589,9 +589,12 @@ impl MkvDemuxer {
     /// when its payload may be left unread, emits its packet from the block header alone and
     /// skips the payload. `None`: read the block in full instead (laced, stored encoded, text,
     /// a track's first block, or anything unusual, which the full path then reports).
-    fn omit_payload(&mut self, h: Header) -> Result<Option<Step>, RemuxError> {
+    fn omit_payload(&mut self, h: Header, min: usize) -> Result<Option<Step>, RemuxError> {
         let at = self.buf_at;
-        let Some(size) = h.size.filter(|&s| s <= limits::MAX_BLOCK) else {
+        let Some(size) = h
+            .size
+            .filter(|&s| s <= limits::MAX_BLOCK && s >= min as u64)
+        else {
             return Ok(None);
         };
         let avail = (self.buf.len() - h.len).min(size as usize);
@@ -626,13 +629,16 @@ impl MkvDemuxer {
             keyframe_flag: flags & 0x80 != 0,
             frames: vec![Bytes::new()],
         };
-        let payload = size - header_len as u64;
-        let keyframe = b.keyframe_flag;
-        self.emit_block(b, None, keyframe, at, payload as usize)?;
         let consumed = h.len + header_len;
+        let extent = Extent {
+            offset: at + consumed as u64,
+            len: (size - header_len as u64) as usize, // size <= MAX_BLOCK
+        };
+        let keyframe = b.keyframe_flag;
+        self.emit_block(b, None, keyframe, at, Some(extent))?;
         self.buf.advance(consumed);
         self.buf_at += consumed as u64;
-        self.skip = payload;
+        self.skip = extent.len as u64;
         Ok(Some(Step::Continue))
     }
 
@@ -719,15 +725,15 @@ impl MkvDemuxer {
         Ok(())
     }
 
-    /// Turns a block into packets, one per laced frame. `omitted`: the payload size of an
-    /// unlaced block read index-only (its one frame is then empty).
+    /// Turns a block into packets, one per laced frame. `omitted`: the payload of an unlaced
+    /// block read index-only (its one frame is then empty).
     fn emit_block(
         &mut self,
         b: block::Block,
         block_duration: Option<u64>,
         keyframe: bool,
         at: u64,
-        omitted: usize,
+        omitted: Option<Extent>,
     ) -> Result<(), RemuxError> {
         let Some(ti) = self.tracks.iter().position(|t| t.number == b.track) else {
             return Ok(()); // A block for a track not in Tracks: ignored, as players do.
@@ -764,12 +770,12 @@ impl MkvDemuxer {
                     .and_then(|d| d.checked_mul(self.timebase.per_unit)),
                 _ => None,
             };
-            let data = if decoder.is_identity() || omitted > 0 {
+            let data = if decoder.is_identity() || omitted.is_some() {
                 frame
             } else {
                 decoder.decode(frame, at)?
             };
-            if data.len() + omitted > limits::MAX_FRAME {
+            if data.len() + omitted.map_or(0, |e| e.len) > limits::MAX_FRAME {
                 return Err(RemuxError::TooLarge {
                     at,
                     what: "frame".into(),

@@ -73,15 +73,15 @@ pub fn demux_reader<R: Read>(reader: R) -> MkvReader<R> {
     }
 }
 
-/// Demuxes a seekable input from its start for sizes and times only
-/// ([`MkvDemuxer::index_only`]): payloads the demuxer leaves unread are seeked over, so a file
-/// of large video frames is read only around its block headers.
-pub fn index_reader<R: Read + Seek>(mut reader: R) -> std::io::Result<MkvReader<R>> {
+/// Demuxes a seekable input from its start leaving payloads of at least `min` bytes unread
+/// where it can ([`MkvDemuxer::index_only`]): they are seeked over, so a file of large video
+/// frames is read only around its block headers.
+pub fn index_reader<R: Read + Seek>(mut reader: R, min: usize) -> std::io::Result<MkvReader<R>> {
     let len = reader.seek(SeekFrom::End(0))?;
     reader.seek(SeekFrom::Start(0))?;
     Ok(MkvReader {
         reader,
-        demuxer: MkvDemuxer::index_only(),
+        demuxer: MkvDemuxer::index_only(min),
         chunk: vec![0; READ_CHUNK],
         read_size: READ_CHUNK,
         done: false,

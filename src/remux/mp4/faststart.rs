@@ -19,7 +19,7 @@ use super::tkhd::TrackHeader;
 use super::track::{time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
-use crate::remux::{Codec, Packet, RemuxError, Track, TrackKind};
+use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// A chunk ends after this many bytes...
 const CHUNK_BYTES: u64 = 1 << 20;
@@ -379,26 +379,41 @@ impl<W: Write> FaststartWriter<W> {
         })
     }
 
-    /// Write one packet of track `idx` (same order as pass 1).
+    /// Write one packet of track `idx` (same order as pass 1). Its payload must have been read
+    /// (see [`FaststartWriter::write_from`]).
     pub fn write(&mut self, idx: usize, packet: Packet) -> Result<(), RemuxError> {
+        self.write_from(idx, packet, &mut |_, _| {
+            Err(RemuxError::Unsupported(
+                "a packet read index-only cannot be written".into(),
+            ))
+        })
+    }
+
+    /// Write one packet of track `idx` (same order as pass 1); a payload the demuxer left
+    /// unread (`Packet::omitted`) is written by `copy`, given the output and the payload's
+    /// input extent.
+    pub fn write_from(
+        &mut self,
+        idx: usize,
+        packet: Packet,
+        copy: &mut dyn FnMut(&mut W, Extent) -> Result<(), RemuxError>,
+    ) -> Result<(), RemuxError> {
         if self.dropped.get(idx).copied().unwrap_or(true) {
             return Ok(());
         }
         let mut samples = std::mem::take(&mut self.scratch);
         self.text[idx].convert(packet, &mut samples);
         for s in samples.drain(..) {
-            if s.omitted > 0 {
-                return Err(RemuxError::Unsupported(
-                    "a packet read index-only cannot be written".into(),
-                ));
-            }
-            self.written += s.data.len() as u64;
+            self.written += s.size() as u64;
             if self.written > self.expected {
                 return Err(RemuxError::Unsupported(
                     "input changed between the two passes".into(),
                 ));
             }
-            self.out.write_all(&s.data)?;
+            match s.omitted {
+                Some(extent) => copy(&mut self.out, extent)?,
+                None => self.out.write_all(&s.data)?,
+            }
         }
         self.scratch = samples;
         Ok(())

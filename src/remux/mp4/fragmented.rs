@@ -106,7 +106,7 @@ impl FragmentedMuxer {
         if t.dropped {
             return Ok(());
         }
-        if packet.omitted > 0 {
+        if packet.omitted.is_some() {
             return Err(RemuxError::Unsupported(
                 "a packet read index-only cannot be written".into(),
             ));

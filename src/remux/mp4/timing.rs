@@ -127,7 +127,7 @@ mod tests {
             duration: None,
             keyframe: false,
             data: Bytes::new(),
-            omitted: 0,
+            omitted: None,
             input_offset: 0,
         }
     }

@@ -211,7 +211,7 @@ impl<S: Source> Mp4Demuxer<S> {
                 .map(|n| (n.dts - rec.dts).max(0) as u64),
             keyframe: rec.key,
             data: Bytes::from(data),
-            omitted: 0,
+            omitted: None,
             input_offset: rec.offset,
         }))
     }
