@@ -289,6 +289,27 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
                 std::fs::read(&out).unwrap() == read,
                 "{name}: the CLI's faststart output differs from the library's"
             );
+        } else {
+            // Fragmented output from one file to a file copies payloads too.
+            for copy_min in [0, usize::MAX] {
+                let lib = dir.path("lib-frag.mp4");
+                let opts = tgmux::remux::pipeline::RemuxOptions {
+                    fragmented: true,
+                    copy_min: Some(copy_min),
+                    ..Default::default()
+                };
+                tgmux::remux::pipeline::remux_files(
+                    inputs,
+                    &tgmux::remux::pipeline::Output::File(lib.clone()),
+                    &opts,
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| panic!("{name}: fragmented (copy from {copy_min}): {e}"));
+                assert!(
+                    std::fs::read(&lib).unwrap() == std::fs::read(&out).unwrap(),
+                    "{name}: fragmented output copying from {copy_min} differs from the CLI's"
+                );
+            }
         }
         let out_streams = streams(&out);
         let (ok, _, err) = run(

@@ -4,11 +4,15 @@
 //! fragmented (one streaming pass) muxer.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
+use super::files::{copy_range, PosFile};
 use super::mkv_input::MkvInput;
 use super::mp4::demux::Mp4Demuxer;
+use super::mp4::fragmented::FragmentOut;
 use super::mp4::track::{codec_name, time_lt};
 use super::mp4::{
     EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
@@ -44,13 +48,17 @@ pub struct RemuxOptions {
     pub fragment_duration: Option<f64>,
     /// HEVC as hev1.
     pub hev1: bool,
+    /// Payloads of at least this many bytes are copied from the input file to the output
+    /// file (`None`: 32 KiB). The output is the same for every value; tests use 0 and
+    /// `usize::MAX` to take either path everywhere.
+    pub copy_min: Option<usize>,
 }
 
 enum Demux {
     Mp4(Mp4Demuxer<File>),
     Mkv(Box<MkvInput<Box<dyn Read>>>),
     /// Index-only (faststart pass 1): payloads may be left unread.
-    MkvIndex(Box<MkvInput<File>>),
+    MkvIndex(Box<MkvInput<PosFile>>),
 }
 
 impl Demux {
@@ -173,7 +181,7 @@ fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxE
                 Reading::Index { min } => min,
                 Reading::Full => usize::MAX,
             };
-            let (d, tracks) = MkvInput::open_index(file, min)?;
+            let (d, tracks) = MkvInput::open_index(PosFile::new(file)?, min)?;
             Ok((Demux::MkvIndex(Box::new(d)), tracks))
         }
         Some(Format::Matroska) => {
@@ -334,12 +342,13 @@ pub fn write_faststart(
     Ok(())
 }
 
-/// Copies `extent` of `src` to `out`; `std::io::copy` flushes `out` and lets the kernel copy
-/// between the two files where it can.
-fn copy_extent(src: &File, extent: Extent, out: &mut impl Write) -> Result<(), RemuxError> {
-    let mut src = src;
-    src.seek(SeekFrom::Start(extent.offset))?;
-    let n = std::io::copy(&mut src.take(extent.len as u64), out)?;
+/// Copies `extent` of `src` to `out` (see [`copy_range`]).
+fn copy_extent(
+    src: &File,
+    extent: Extent,
+    out: &mut std::io::BufWriter<File>,
+) -> Result<(), RemuxError> {
+    let n = copy_range(src, extent.offset, extent.len as u64, out)?;
     if n != extent.len as u64 {
         return Err(RemuxError::Unsupported(
             "input changed between the two passes".into(),
@@ -365,6 +374,7 @@ pub fn remux_files(
     warn: &mut dyn FnMut(&str),
 ) -> Result<(), RemuxError> {
     let entry = EntryOptions { hev1: opts.hev1 };
+    let copy_min = opts.copy_min.unwrap_or(COPY_MIN);
     if !opts.fragmented {
         let Output::File(out_path) = output else {
             return Err(RemuxError::Unsupported(
@@ -381,9 +391,20 @@ pub fn remux_files(
         for w in &header.warnings {
             warn(w);
         }
-        return write_faststart(paths, &header, out_path, COPY_MIN);
+        return write_faststart(paths, &header, out_path, copy_min);
     }
-    let mut inputs = Inputs::open(paths)?;
+    // One input file to a file: large payloads are copied file to file, as in faststart.
+    let copy_from = match output {
+        Output::File(_) if paths.len() == 1 && all_regular_files(paths) => {
+            Some(File::open(&paths[0])?)
+        }
+        _ => None,
+    };
+    let reading = match copy_from {
+        Some(_) => Reading::Index { min: copy_min },
+        None => Reading::Full,
+    };
+    let mut inputs = Inputs::open_with(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }
@@ -394,26 +415,74 @@ pub fn remux_files(
             fragment_duration: opts.fragment_duration,
         },
     );
-    let mut sink: Box<dyn Write> = match output {
-        Output::File(p) => Box::new(File::create(p)?),
-        Output::Stdout => Box::new(std::io::stdout().lock()),
-    };
-    let mut buf = Vec::with_capacity(1 << 20);
-    while let Some((idx, p)) = inputs.next_packet()? {
-        mux.push(idx, p, &mut buf)?;
-        if !buf.is_empty() {
-            sink.write_all(&buf)?;
-            buf.clear();
+    match (output, &copy_from) {
+        (Output::File(p), Some(src)) => {
+            let mut out = CopyingOut {
+                out: std::io::BufWriter::with_capacity(4 << 20, File::create(p)?),
+                src,
+            };
+            mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
+            out.out
+                .into_inner()
+                .map_err(|e| RemuxError::Io(e.into_error()))?;
         }
+        _ => {
+            let mut sink: Box<dyn Write> = match output {
+                Output::File(p) => Box::new(File::create(p)?),
+                Output::Stdout => Box::new(std::io::stdout().lock()),
+            };
+            // Each fragment is written as soon as it is complete (a pipe reader sees it).
+            let mut buf = Vec::with_capacity(1 << 20);
+            mux_fragments(&mut inputs, &mut mux, &mut buf, warn, |buf| {
+                if !buf.is_empty() {
+                    sink.write_all(buf)?;
+                    buf.clear();
+                }
+                Ok(())
+            })?;
+            sink.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Feeds every packet to `mux` and finishes it; `after` runs after each packet and at the end.
+fn mux_fragments<O: FragmentOut>(
+    inputs: &mut Inputs,
+    mux: &mut FragmentedMuxer,
+    out: &mut O,
+    warn: &mut dyn FnMut(&str),
+    mut after: impl FnMut(&mut O) -> Result<(), RemuxError>,
+) -> Result<(), RemuxError> {
+    while let Some((idx, p)) = inputs.next_packet()? {
+        mux.push(idx, p, out)?;
+        after(out)?;
         for w in mux.take_warnings() {
             warn(&w);
         }
     }
-    mux.finish(&mut buf)?;
+    mux.finish(out)?;
     for w in mux.take_warnings() {
         warn(&w);
     }
-    sink.write_all(&buf)?;
-    sink.flush()?;
-    Ok(())
+    after(out)
+}
+
+/// Fragmented output to a file, copying the payloads the demuxer left unread from the input.
+struct CopyingOut<'a> {
+    out: std::io::BufWriter<File>,
+    src: &'a File,
+}
+
+impl FragmentOut for CopyingOut<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError> {
+        Ok(self.out.write_all(bytes)?)
+    }
+
+    fn put_payload(&mut self, data: &Bytes, omitted: Option<Extent>) -> Result<(), RemuxError> {
+        match omitted {
+            Some(extent) => copy_extent(self.src, extent, &mut self.out),
+            None => Ok(self.out.write_all(data)?),
+        }
+    }
 }
