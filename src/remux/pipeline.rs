@@ -76,8 +76,8 @@ impl Demux {
 pub enum Reading {
     /// Every payload, in order (pipes work).
     Full,
-    /// Payloads of at least `min` bytes left unread where the format allows it (Matroska),
-    /// seeking over them: packets may have `omitted` payloads. Regular files only.
+    /// Payloads of at least `min` bytes left unread where the format allows it (Matroska
+    /// and MP4 files; not pipes): packets may have `omitted` payloads.
     Index {
         /// Smallest payload to leave unread.
         min: usize,
@@ -144,9 +144,9 @@ impl std::fmt::Debug for Inputs {
     }
 }
 
-/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work) unless
-/// `reading` is [`Reading::Index`] and `path` is a regular file; MP4/MOV needs a regular file because its index may sit at
-/// the end.
+/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work), or
+/// index-only from a regular file for [`Reading::Index`]; MP4/MOV needs a regular file because
+/// its index may sit at the end.
 fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
     let stdin = path.as_os_str() == "-";
     let mut file = if stdin {
@@ -172,7 +172,10 @@ fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxE
                     "MP4/MOV input from a pipe (its index may be at the end): save it to a file first".into(),
                 ));
             }
-            let d = Mp4Demuxer::open(File::open(path)?)?;
+            let mut d = Mp4Demuxer::open(File::open(path)?)?;
+            if let Reading::Index { min } = reading {
+                d.omit_payloads(min);
+            }
             let tracks = d.tracks().to_vec();
             Ok((Demux::Mp4(d), tracks))
         }
