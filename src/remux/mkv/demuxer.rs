@@ -73,7 +73,8 @@ enum Step {
     NeedMore,
 }
 
-/// Streaming Matroska/WebM demuxer: push bytes in order, poll events out. It never seeks and
+/// Streaming Matroska/WebM demuxer: push bytes in order, poll events out. It never seeks (a
+/// caller may, over bytes it reports skipped, see [`MkvDemuxer::skip_ahead`]) and
 /// holds at most one block (or one metadata element: EBML header, Info, Tracks, Cues) beyond
 /// what the caller has pushed but it has not parsed yet.
 ///

@@ -5,6 +5,12 @@
 //! `Ok(None)` means "need more bytes". [`MkvDemuxer::finish`] marks the end of input.
 //! [`demux_reader`] wraps it around any `std::io::Read` for the CLI.
 //!
+//! Index-only reading ([`MkvDemuxer::index_only`], [`index_reader`]) is for a caller that
+//! needs sizes and times, or copies payloads itself: plain SimpleBlock payloads are not
+//! buffered but reported as input extents, and the demuxer tells the caller how far it may
+//! jump ahead ([`MkvDemuxer::skip_ahead`]); over a seekable file the reader then seeks
+//! instead of reading.
+//!
 //! What it reads:
 //! - the EBML header (DocType `matroska` or `webm`), variable-length ids and sizes;
 //! - Segment and Cluster of unknown size (live files): an unknown-size Cluster ends where a

@@ -2,10 +2,13 @@
 //!
 //! Pass 1 ([`FaststartPlan`]) sees every packet, keeps only the sample tables (sizes, times,
 //! chunk layout) and drops the payloads; `finish` then knows the exact moov size and every
-//! chunk offset. Pass 2 ([`FaststartWriter`]) receives the same packets in the same order and
-//! writes their bytes sequentially after ftyp+moov. The output is written once, front to back;
-//! the input is read twice (warm page cache makes the second read cheap). Memory: the sample
-//! tables (about 24 bytes per sample) plus one packet.
+//! chunk offset. It needs no payload bytes (beyond a track's first packet and text), so the
+//! pipeline demuxes index-only for it (`Packet::omitted`), reading little more than the
+//! block headers. Pass 2 ([`FaststartWriter`]) receives the same packets in the same order and
+//! writes their bytes sequentially after ftyp+moov; a payload left unread is written by a
+//! callback (the pipeline copies it from the input file inside the kernel). The output is
+//! written once, front to back. Memory: the sample tables (about 24 bytes per sample) plus one
+//! packet.
 
 use std::io::Write;
 
