@@ -56,6 +56,50 @@ fn h264_bframes_aac() {
 }
 
 #[test]
+fn index_only_seeks_over_video_payloads() {
+    let Some(w) = Work::new("index_only", &["ffmpeg", "ffprobe"]) else {
+        return;
+    };
+    // Large frames (nearly lossless) with small audio blocks between them, as in the
+    // benchmark input.
+    let f = w.ffmpeg(
+        "in.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=25",
+            LAVFI_SINE_48K,
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "4",
+            "-c:a",
+            "aac",
+        ],
+    );
+    let full = check_against_ffprobe(&f);
+    let omitted = check_index_matches(&f, &full);
+    let (_, read) = demux_index(&f).unwrap();
+    let len = std::fs::metadata(&f).unwrap().len();
+    let video: u64 = full
+        .packets
+        .iter()
+        .filter(|p| p.track == full.tracks[0].id)
+        .map(|p| p.data.len() as u64)
+        .sum();
+    assert!(
+        omitted > video * 9 / 10,
+        "omitted {omitted} of {video} video payload bytes"
+    );
+    assert!(read < len / 4, "index-only read {read} of {len} bytes");
+}
+
+#[test]
 fn hevc_opus_with_offset() {
     let Some(w) = Work::new("hevc_opus", &["ffmpeg", "ffprobe"]) else {
         return;

@@ -221,6 +221,8 @@ fn av(streams: &[(usize, String)]) -> Vec<usize> {
 }
 
 /// Remux `inputs` both ways and judge each output against the inputs.
+use tgmux::remux::pipeline::Reading;
+
 fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize) {
     // Input A/V streams in input order.
     let mut in_streams = Vec::new();
@@ -229,6 +231,35 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
             in_streams.push((input.clone(), i));
         }
     }
+    // Faststart's first pass reads sizes and times only, seeking over payloads: its layout
+    // (the whole ftyp + moov) must be that of a full read.
+    let plan = |reading| {
+        tgmux::remux::pipeline::plan_faststart(
+            inputs,
+            tgmux::remux::mp4::EntryOptions::default(),
+            reading,
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{name}: pass 1 ({reading:?}): {e}"))
+    };
+    let (full, index) = (plan(Reading::Full), plan(Reading::Index { min: 0 }));
+    assert!(
+        full.bytes == index.bytes && full.payload == index.payload,
+        "{name}: index-only pass 1 gives another moov"
+    );
+    // Pass 2 copying every payload it can file to file, and reading every payload, must both
+    // write the file the CLI writes (which ffmpeg judges below).
+    let pass2 = |copy_min: usize, out: &str| {
+        let out = dir.path(out);
+        tgmux::remux::pipeline::write_faststart(inputs, &index, &out, copy_min)
+            .unwrap_or_else(|e| panic!("{name}: pass 2 (copy from {copy_min}): {e}"));
+        std::fs::read(&out).unwrap()
+    };
+    let (copied, read) = (pass2(0, "copied.mp4"), pass2(usize::MAX, "read.mp4"));
+    assert!(
+        copied == read,
+        "{name}: copying payloads changes the output"
+    );
     // The input side of every comparison, computed once for both outputs.
     let expected: Vec<(f64, Vec<Pkt>)> = in_streams
         .iter()
@@ -253,6 +284,33 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
         };
         assert!(ok, "{name} ({mode}): tgmux failed: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
+        if !fragmented {
+            assert!(
+                std::fs::read(&out).unwrap() == read,
+                "{name}: the CLI's faststart output differs from the library's"
+            );
+        } else {
+            // Fragmented output from one file to a file copies payloads too.
+            for copy_min in [0, usize::MAX] {
+                let lib = dir.path("lib-frag.mp4");
+                let opts = tgmux::remux::pipeline::RemuxOptions {
+                    fragmented: true,
+                    copy_min: Some(copy_min),
+                    ..Default::default()
+                };
+                tgmux::remux::pipeline::remux_files(
+                    inputs,
+                    &tgmux::remux::pipeline::Output::File(lib.clone()),
+                    &opts,
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| panic!("{name}: fragmented (copy from {copy_min}): {e}"));
+                assert!(
+                    std::fs::read(&lib).unwrap() == std::fs::read(&out).unwrap(),
+                    "{name}: fragmented output copying from {copy_min} differs from the CLI's"
+                );
+            }
+        }
         let out_streams = streams(&out);
         let (ok, _, err) = run(
             Command::new("ffmpeg")

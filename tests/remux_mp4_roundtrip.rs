@@ -57,6 +57,7 @@ fn packets(rng: &mut Rng) -> Vec<(usize, Packet)> {
                 duration: None,
                 keyframe: f == 0,
                 data: Bytes::from(rng.bytes(size)),
+                omitted: None,
                 input_offset: n as u64,
             },
         ));
@@ -71,6 +72,7 @@ fn packets(rng: &mut Rng) -> Vec<(usize, Packet)> {
                     duration: Some(1024),
                     keyframe: true,
                     data: Bytes::from(rng.bytes(size)),
+                    omitted: None,
                     input_offset: 0,
                 },
             ));

@@ -48,6 +48,7 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
         fragmented: args.fragmented,
         fragment_duration: args.fragment_duration,
         hev1: args.hev1,
+        copy_min: None,
     };
     let mut warn = |w: &str| eprintln!("tgmux: warning: {w}");
     remux_files(&args.inputs, &output, &opts, &mut warn).map_err(|e| {

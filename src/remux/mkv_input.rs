@@ -1,25 +1,29 @@
-//! Matroska input for the file pipeline: the streaming demuxer over any reader, read in order.
+//! Matroska input for the file pipeline: the streaming demuxer over any reader, read in order
+//! (or, for faststart's first pass, index-only over a seekable file).
 
-use std::io::Read;
+use std::io::{Read, Seek};
 
-use super::mkv::{demux_reader, MkvEvent, MkvReader};
+use super::mkv::{demux_reader, index_reader, MkvEvent, MkvReader};
 use super::{Packet, RemuxError, Track};
 
 /// A Matroska file being demuxed.
-pub struct MkvInput {
-    reader: MkvReader<Box<dyn Read>>,
+pub struct MkvInput<R> {
+    reader: MkvReader<R>,
 }
 
-impl std::fmt::Debug for MkvInput {
+impl<R> std::fmt::Debug for MkvInput<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MkvInput")
     }
 }
 
-impl MkvInput {
+impl<R: Read> MkvInput<R> {
     /// Open and read up to the Tracks element.
-    pub fn open(file: Box<dyn Read>) -> Result<(MkvInput, Vec<Track>), RemuxError> {
-        let mut reader = demux_reader(file);
+    pub fn open(file: R) -> Result<(MkvInput<R>, Vec<Track>), RemuxError> {
+        Self::start(demux_reader(file))
+    }
+
+    fn start(mut reader: MkvReader<R>) -> Result<(MkvInput<R>, Vec<Track>), RemuxError> {
         loop {
             match reader.next() {
                 Some(Ok(MkvEvent::Tracks(tracks))) => return Ok((MkvInput { reader }, tracks)),
@@ -45,5 +49,13 @@ impl MkvInput {
                 Some(Err(e)) => return Err(e),
             }
         }
+    }
+}
+
+impl<R: Read + Seek> MkvInput<R> {
+    /// Open a seekable input leaving payloads of at least `min` bytes unread where it can
+    /// (see [`index_reader`]): its packets may have `omitted` payloads.
+    pub fn open_index(file: R, min: usize) -> Result<(MkvInput<R>, Vec<Track>), RemuxError> {
+        Self::start(index_reader(file, min)?)
     }
 }

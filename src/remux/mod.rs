@@ -8,7 +8,8 @@ pub mod mkv;
 pub mod model;
 pub mod mp4;
 
-pub use model::{Codec, Packet, RemuxError, TextFormat, Track, TrackKind};
+pub use model::{Codec, Extent, Packet, RemuxError, TextFormat, Track, TrackKind};
+pub mod files;
 pub mod mkv_input;
 pub mod pipeline;
 pub mod transformer;

@@ -122,9 +122,28 @@ pub struct Packet {
     pub keyframe: bool,
     /// The coded bytes, a view into the demuxer's buffer where possible.
     pub data: Bytes,
+    /// A payload a demuxer left unread (`data` is then empty): faststart needs only sizes in
+    /// its first pass and copies large payloads file to file in its second.
+    pub omitted: Option<Extent>,
     /// Byte offset in the input where this packet's container element (block/cluster) began,
     /// used to build the seek index (keyframe time -> input offset).
     pub input_offset: u64,
+}
+
+impl Packet {
+    /// The payload size, read or not.
+    pub fn size(&self) -> usize {
+        self.data.len() + self.omitted.map_or(0, |e| e.len)
+    }
+}
+
+/// Where a payload lies in its input file, verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// Input offset of its first byte.
+    pub offset: u64,
+    /// Its length.
+    pub len: usize,
 }
 
 /// Why remuxing failed. Every variant renders as one line.

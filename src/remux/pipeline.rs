@@ -7,10 +7,17 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
+use super::files::{copy_range, PosFile};
+use super::mkv_input::MkvInput;
 use super::mp4::demux::Mp4Demuxer;
+use super::mp4::fragmented::FragmentOut;
 use super::mp4::track::{codec_name, time_lt};
-use super::mp4::{EntryOptions, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer};
-use super::{Codec, Packet, RemuxError, Track, TrackKind};
+use super::mp4::{
+    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
+};
+use super::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Container formats we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +48,17 @@ pub struct RemuxOptions {
     pub fragment_duration: Option<f64>,
     /// HEVC as hev1.
     pub hev1: bool,
+    /// Payloads of at least this many bytes are copied from the input file to the output
+    /// file (`None`: 32 KiB). The output is the same for every value; tests use 0 and
+    /// `usize::MAX` to take either path everywhere.
+    pub copy_min: Option<usize>,
 }
 
 enum Demux {
     Mp4(Mp4Demuxer<File>),
-    Mkv(Box<super::mkv_input::MkvInput>),
+    Mkv(Box<MkvInput<Box<dyn Read>>>),
+    /// Index-only (faststart pass 1): payloads may be left unread.
+    MkvIndex(Box<MkvInput<PosFile>>),
 }
 
 impl Demux {
@@ -53,9 +66,28 @@ impl Demux {
         match self {
             Demux::Mp4(d) => d.next_packet(),
             Demux::Mkv(d) => d.next_packet(),
+            Demux::MkvIndex(d) => d.next_packet(),
         }
     }
 }
+
+/// How the inputs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Every payload, in order (pipes work).
+    Full,
+    /// Payloads of at least `min` bytes left unread where the format allows it (Matroska
+    /// and MP4 files; not pipes): packets may have `omitted` payloads.
+    Index {
+        /// Smallest payload to leave unread.
+        min: usize,
+    },
+}
+
+/// Faststart's second pass copies payloads of at least this many bytes from the input file to
+/// the output inside the kernel (`copy_file_range` via `std::io::copy`) instead of reading and
+/// writing them; smaller ones are not worth the extra system calls (seek, copy, flush).
+const COPY_MIN: usize = 32 << 10;
 
 struct Input {
     demux: Demux,
@@ -112,9 +144,10 @@ impl std::fmt::Debug for Inputs {
     }
 }
 
-/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work); MP4/MOV
-/// needs a regular file because its index may sit at the end.
-fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
+/// Open one input. `-` is standard input. Matroska is read as a stream (pipes work), or
+/// index-only from a regular file for [`Reading::Index`]; MP4/MOV needs a regular file because
+/// its index may sit at the end.
+fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
     let stdin = path.as_os_str() == "-";
     let mut file = if stdin {
         File::open("/dev/stdin")?
@@ -139,14 +172,25 @@ fn open_one(path: &Path) -> Result<(Demux, Vec<Track>), RemuxError> {
                     "MP4/MOV input from a pipe (its index may be at the end): save it to a file first".into(),
                 ));
             }
-            let d = Mp4Demuxer::open(File::open(path)?)?;
+            let mut d = Mp4Demuxer::open(File::open(path)?)?;
+            if let Reading::Index { min } = reading {
+                d.omit_payloads(min);
+            }
             let tracks = d.tracks().to_vec();
             Ok((Demux::Mp4(d), tracks))
+        }
+        Some(Format::Matroska) if regular && reading != Reading::Full => {
+            let min = match reading {
+                Reading::Index { min } => min,
+                Reading::Full => usize::MAX,
+            };
+            let (d, tracks) = MkvInput::open_index(PosFile::new(file)?, min)?;
+            Ok((Demux::MkvIndex(Box::new(d)), tracks))
         }
         Some(Format::Matroska) => {
             // The bytes used for detection go first, then the rest: no reopening, no seeking.
             let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
-            let (d, tracks) = super::mkv_input::MkvInput::open(reader)?;
+            let (d, tracks) = MkvInput::open(reader)?;
             Ok((Demux::Mkv(Box::new(d)), tracks))
         }
         None => Err(RemuxError::UnknownFormat),
@@ -163,11 +207,16 @@ fn all_regular_files(paths: &[PathBuf]) -> bool {
 impl Inputs {
     /// Open every input and plan the output tracks.
     pub fn open(paths: &[PathBuf]) -> Result<Inputs, RemuxError> {
+        Self::open_with(paths, Reading::Full)
+    }
+
+    /// [`Inputs::open`], choosing how the inputs are read.
+    pub fn open_with(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
         let mut inputs = Vec::new();
         let mut tracks = Vec::new();
         let mut warnings = Vec::new();
         for path in paths {
-            let (demux, in_tracks) = open_one(path).map_err(|e| with_path(e, path))?;
+            let (demux, in_tracks) = open_one(path, reading).map_err(|e| with_path(e, path))?;
             let mut map = Vec::new();
             for t in in_tracks {
                 let ts = t.timescale.max(1);
@@ -200,6 +249,13 @@ impl Inputs {
             tracks,
             warnings,
         })
+    }
+
+    /// Which input (index into the paths given to `open`) output track `idx` comes from.
+    pub fn input_of(&self, idx: usize) -> Option<usize> {
+        self.inputs
+            .iter()
+            .position(|i| i.map.iter().any(|m| m.1 == Some(idx)))
     }
 
     /// The next packet of all inputs by decode (else presentation) time, with its output
@@ -237,6 +293,73 @@ fn with_path(e: RemuxError, path: &Path) -> RemuxError {
     }
 }
 
+/// Faststart's first pass: read every packet's size, times and flags and lay out the output
+/// (ftyp + moov + mdat header). `warn` receives one line per track dropped on opening; those
+/// dropped later are in the header's warnings. Both `reading`s give the same header.
+pub fn plan_faststart(
+    paths: &[PathBuf],
+    entry: EntryOptions,
+    reading: Reading,
+    warn: &mut dyn FnMut(&str),
+) -> Result<FaststartHeader, RemuxError> {
+    let mut inputs = Inputs::open_with(paths, reading)?;
+    for w in &inputs.warnings {
+        warn(w);
+    }
+    let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
+    while let Some((idx, p)) = inputs.next_packet()? {
+        plan.add(idx, p)?;
+    }
+    plan.finish()
+}
+
+/// Faststart's second pass: the packets again, written after `header` (from
+/// [`plan_faststart`] over the same `paths`) to `out_path`. Payloads of at least `copy_min`
+/// bytes are copied file to file where the input format allows it (the output is the same
+/// for every `copy_min`).
+pub fn write_faststart(
+    paths: &[PathBuf],
+    header: &FaststartHeader,
+    out_path: &Path,
+    copy_min: usize,
+) -> Result<(), RemuxError> {
+    let mut inputs = Inputs::open_with(paths, Reading::Index { min: copy_min })?;
+    let sources = paths
+        .iter()
+        .map(File::open)
+        .collect::<Result<Vec<File>, _>>()?;
+    let file = File::create(out_path)?;
+    let mut writer =
+        FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), header)?;
+    while let Some((idx, p)) = inputs.next_packet()? {
+        let src = inputs.input_of(idx).and_then(|i| sources.get(i));
+        writer.write_from(idx, p, &mut |out, extent| match src {
+            Some(src) => copy_extent(src, extent, out),
+            None => Err(RemuxError::Unsupported("packet of no input".into())),
+        })?;
+    }
+    let buf = writer.finish()?;
+    // Flushed to the kernel, as cp and ffmpeg do; no fsync.
+    buf.into_inner()
+        .map_err(|e| RemuxError::Io(e.into_error()))?;
+    Ok(())
+}
+
+/// Copies `extent` of `src` to `out` (see [`copy_range`]).
+fn copy_extent(
+    src: &File,
+    extent: Extent,
+    out: &mut std::io::BufWriter<File>,
+) -> Result<(), RemuxError> {
+    let n = copy_range(src, extent.offset, extent.len as u64, out)?;
+    if n != extent.len as u64 {
+        return Err(RemuxError::Unsupported(
+            "input changed between the two passes".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Where the MP4 goes.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -254,6 +377,7 @@ pub fn remux_files(
     warn: &mut dyn FnMut(&str),
 ) -> Result<(), RemuxError> {
     let entry = EntryOptions { hev1: opts.hev1 };
+    let copy_min = opts.copy_min.unwrap_or(COPY_MIN);
     if !opts.fragmented {
         let Output::File(out_path) = output else {
             return Err(RemuxError::Unsupported(
@@ -265,35 +389,25 @@ pub fn remux_files(
                 "faststart output reads its inputs twice and needs files, not pipes; use --fragmented".into(),
             ));
         }
-        // Pass 1: sample tables only.
-        let mut inputs = Inputs::open(paths)?;
-        for w in &inputs.warnings {
-            warn(w);
-        }
-        let mut plan = FaststartPlan::new(inputs.tracks.clone(), entry);
-        while let Some((idx, p)) = inputs.next_packet()? {
-            plan.add(idx, p)?;
-        }
-        drop(inputs);
-        let header = plan.finish()?;
+        // Pass 1: sample tables only, seeking over payloads where it can.
+        let header = plan_faststart(paths, entry, Reading::Index { min: 0 }, warn)?;
         for w in &header.warnings {
             warn(w);
         }
-        // Pass 2: the same packets again, written after ftyp+moov.
-        let mut inputs = Inputs::open(paths)?;
-        let file = File::create(out_path)?;
-        let mut writer =
-            FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), &header)?;
-        while let Some((idx, p)) = inputs.next_packet()? {
-            writer.write(idx, p)?;
-        }
-        let buf = writer.finish()?;
-        // Flushed to the kernel, as cp and ffmpeg do; no fsync.
-        buf.into_inner()
-            .map_err(|e| RemuxError::Io(e.into_error()))?;
-        return Ok(());
+        return write_faststart(paths, &header, out_path, copy_min);
     }
-    let mut inputs = Inputs::open(paths)?;
+    // One input file to a file: large payloads are copied file to file, as in faststart.
+    let copy_from = match output {
+        Output::File(_) if paths.len() == 1 && all_regular_files(paths) => {
+            Some(File::open(&paths[0])?)
+        }
+        _ => None,
+    };
+    let reading = match copy_from {
+        Some(_) => Reading::Index { min: copy_min },
+        None => Reading::Full,
+    };
+    let mut inputs = Inputs::open_with(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }
@@ -304,26 +418,74 @@ pub fn remux_files(
             fragment_duration: opts.fragment_duration,
         },
     );
-    let mut sink: Box<dyn Write> = match output {
-        Output::File(p) => Box::new(File::create(p)?),
-        Output::Stdout => Box::new(std::io::stdout().lock()),
-    };
-    let mut buf = Vec::with_capacity(1 << 20);
-    while let Some((idx, p)) = inputs.next_packet()? {
-        mux.push(idx, p, &mut buf)?;
-        if !buf.is_empty() {
-            sink.write_all(&buf)?;
-            buf.clear();
+    match (output, &copy_from) {
+        (Output::File(p), Some(src)) => {
+            let mut out = CopyingOut {
+                out: std::io::BufWriter::with_capacity(4 << 20, File::create(p)?),
+                src,
+            };
+            mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
+            out.out
+                .into_inner()
+                .map_err(|e| RemuxError::Io(e.into_error()))?;
         }
+        _ => {
+            let mut sink: Box<dyn Write> = match output {
+                Output::File(p) => Box::new(File::create(p)?),
+                Output::Stdout => Box::new(std::io::stdout().lock()),
+            };
+            // Each fragment is written as soon as it is complete (a pipe reader sees it).
+            let mut buf = Vec::with_capacity(1 << 20);
+            mux_fragments(&mut inputs, &mut mux, &mut buf, warn, |buf| {
+                if !buf.is_empty() {
+                    sink.write_all(buf)?;
+                    buf.clear();
+                }
+                Ok(())
+            })?;
+            sink.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Feeds every packet to `mux` and finishes it; `after` runs after each packet and at the end.
+fn mux_fragments<O: FragmentOut>(
+    inputs: &mut Inputs,
+    mux: &mut FragmentedMuxer,
+    out: &mut O,
+    warn: &mut dyn FnMut(&str),
+    mut after: impl FnMut(&mut O) -> Result<(), RemuxError>,
+) -> Result<(), RemuxError> {
+    while let Some((idx, p)) = inputs.next_packet()? {
+        mux.push(idx, p, out)?;
+        after(out)?;
         for w in mux.take_warnings() {
             warn(&w);
         }
     }
-    mux.finish(&mut buf)?;
+    mux.finish(out)?;
     for w in mux.take_warnings() {
         warn(&w);
     }
-    sink.write_all(&buf)?;
-    sink.flush()?;
-    Ok(())
+    after(out)
+}
+
+/// Fragmented output to a file, copying the payloads the demuxer left unread from the input.
+struct CopyingOut<'a> {
+    out: std::io::BufWriter<File>,
+    src: &'a File,
+}
+
+impl FragmentOut for CopyingOut<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError> {
+        Ok(self.out.write_all(bytes)?)
+    }
+
+    fn put_payload(&mut self, data: &Bytes, omitted: Option<Extent>) -> Result<(), RemuxError> {
+        match omitted {
+            Some(extent) => copy_extent(self.src, extent, &mut self.out),
+            None => Ok(self.out.write_all(data)?),
+        }
+    }
 }

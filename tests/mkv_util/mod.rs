@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
-use tgmux::remux::mkv::{demux_reader, MkvDemuxer, MkvEvent};
+use tgmux::remux::mkv::{demux_reader, index_reader, MkvDemuxer, MkvEvent};
 use tgmux::remux::{Codec, Packet, Track};
 
 /// Expands to `-f lavfi -i testsrc2=size=320x240:rate=25` in [`Work::ffmpeg`].
@@ -244,14 +244,104 @@ pub fn demux_file(f: &Path) -> Result<Report, tgmux::remux::RemuxError> {
     Ok(Report { tracks, packets })
 }
 
-/// Demuxes `f` (chunked and through the reader, which must agree) and compares every packet
-/// with ffprobe's, stream by stream.
+/// A file that counts the bytes read from it.
+struct Counting {
+    file: std::fs::File,
+    read: u64,
+}
+
+impl std::io::Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Counting {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+/// Demuxes with [`index_reader`] (sizes and times only, seeking over payloads); returns the
+/// packets and how many bytes were read.
+pub fn demux_index(f: &Path) -> Result<(Report, u64), tgmux::remux::RemuxError> {
+    let file = Counting {
+        file: std::fs::File::open(f).unwrap(),
+        read: 0,
+    };
+    let mut reader = index_reader(file, 0)?;
+    let mut tracks = Vec::new();
+    let mut packets = Vec::new();
+    for ev in reader.by_ref() {
+        match ev? {
+            MkvEvent::Tracks(t) => tracks = t,
+            MkvEvent::Packet(p) => packets.push(p),
+            MkvEvent::End => {}
+        }
+    }
+    Ok((Report { tracks, packets }, reader.get_ref().read))
+}
+
+/// The index-only read of `f` must give the packets of the full read `full`: the same
+/// tracks, times, flags and sizes, the bytes of every payload it did read, an omitted
+/// payload only after a track's first packet, at the input extent it names. Returns the
+/// payload bytes it omitted.
+pub fn check_index_matches(f: &Path, full: &Report) -> u64 {
+    let (index, _) = demux_index(f).unwrap_or_else(|e| panic!("{} (index-only): {e}", f.display()));
+    assert_eq!(
+        index.tracks,
+        full.tracks,
+        "{}: index-only tracks",
+        f.display()
+    );
+    assert_eq!(
+        index.packets.len(),
+        full.packets.len(),
+        "{}: index-only packet count",
+        f.display()
+    );
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(f).unwrap();
+    let mut omitted = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (i, (a, b)) in index.packets.iter().zip(&full.packets).enumerate() {
+        let what = format!("{}: index-only packet {i}", f.display());
+        assert_eq!(a.size(), b.data.len(), "{what}: size");
+        assert_eq!(b.omitted, None, "{what}: a full read omits nothing");
+        let first = seen.insert(a.track);
+        if let Some(e) = a.omitted {
+            assert!(!first, "{what}: a track's first packet is read");
+            assert!(a.data.is_empty(), "{what}: omitted payload with data");
+            let mut at = vec![0u8; e.len];
+            file.read_exact_at(&mut at, e.offset).unwrap();
+            assert!(at == b.data, "{what}: the extent holds another payload");
+            omitted += e.len as u64;
+        }
+        let bare = |p: &Packet| Packet {
+            data: Default::default(),
+            omitted: None,
+            ..p.clone()
+        };
+        if a.omitted.is_none() {
+            assert_eq!(a, b, "{what}");
+        } else {
+            assert_eq!(bare(a), bare(b), "{what}");
+        }
+    }
+    omitted
+}
+
+/// Demuxes `f` (chunked, through the reader and index-only, which must agree) and compares
+/// every packet with ffprobe's, stream by stream.
 pub fn check_against_ffprobe(f: &Path) -> Report {
     let data = std::fs::read(f).unwrap();
     let ours = demux_chunked(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     let again = demux_file(f).unwrap();
     assert_eq!(ours.tracks, again.tracks);
     assert_eq!(ours.packets, again.packets);
+    check_index_matches(f, &ours);
 
     let probe = ffprobe_packets(f);
     let streams = probe.iter().map(|p| p.stream + 1).max().unwrap_or(0);

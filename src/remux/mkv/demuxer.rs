@@ -13,7 +13,7 @@ use super::ids;
 use super::limits;
 use super::time::TimeBase;
 use super::tracks::{self, TrackEntry};
-use crate::remux::{Packet, RemuxError, Track};
+use crate::remux::{Extent, Packet, RemuxError, Track};
 
 /// What the demuxer found; see [`MkvDemuxer::poll`].
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +59,12 @@ struct TrackState {
     seek_pre_roll: u64,
     /// CodecDelay in ticks, subtracted from every timestamp of the track.
     codec_delay: i64,
+    /// Index-only reading may leave this track's unlaced payloads unread: frames are stored
+    /// as is (no ContentEncoding) and are not text (whose MP4 size depends on the bytes).
+    sizes_only: bool,
+    /// A packet of this track was emitted (the first one always carries its bytes: the MP4
+    /// sample entry may be derived from it).
+    seen: bool,
 }
 
 /// Whether a step made progress or needs more input.
@@ -67,7 +73,8 @@ enum Step {
     NeedMore,
 }
 
-/// Streaming Matroska/WebM demuxer: push bytes in order, poll events out. It never seeks and
+/// Streaming Matroska/WebM demuxer: push bytes in order, poll events out. It never seeks (a
+/// caller may, over bytes it reports skipped, see [`MkvDemuxer::skip_ahead`]) and
 /// holds at most one block (or one metadata element: EBML header, Info, Tracks, Cues) beyond
 /// what the caller has pushed but it has not parsed yet.
 ///
@@ -102,6 +109,8 @@ pub struct MkvDemuxer {
     cluster_timestamp: Option<u64>,
     queue: VecDeque<MkvEvent>,
     cues: Vec<CuePoint>,
+    /// See [`MkvDemuxer::index_only`]: payloads of at least this many bytes may be omitted.
+    omit_from: Option<usize>,
 }
 
 impl Default for MkvDemuxer {
@@ -133,7 +142,41 @@ impl MkvDemuxer {
             cluster_timestamp: None,
             queue: VecDeque::new(),
             cues: Vec::new(),
+            omit_from: None,
         }
+    }
+
+    /// A demuxer that leaves payloads unread where it can: the payload (at least `min` bytes)
+    /// of a SimpleBlock without lacing, of a track stored as is and not text, after that
+    /// track's first packet. Its packet has empty `data` and names the payload's input extent
+    /// in `omitted`; the demuxer skips the payload like an unknown element, so a seekable
+    /// caller can jump over it (see [`skip_ahead`](Self::skip_ahead)). Every other block is
+    /// read as usual. Packets are those of a full read otherwise (times, flags, sizes).
+    pub fn index_only(min: usize) -> Self {
+        MkvDemuxer {
+            omit_from: Some(min),
+            ..Self::new()
+        }
+    }
+
+    /// Bytes the demuxer will drop unread next, none of them pushed yet (an unknown element
+    /// or an omitted payload). When `poll` has returned `Ok(None)`, a caller reading a
+    /// seekable input may seek forward by up to this many bytes and report it with
+    /// [`skipped`](Self::skipped) instead of pushing them.
+    pub fn skip_ahead(&self) -> u64 {
+        if self.buf.is_empty() {
+            self.skip
+        } else {
+            0
+        }
+    }
+
+    /// The caller moved its input forward by `n` bytes without pushing them; `n` is at most
+    /// [`skip_ahead`](Self::skip_ahead) (larger values are clamped to it).
+    pub fn skipped(&mut self, n: u64) {
+        let n = n.min(self.skip_ahead());
+        self.skip -= n;
+        self.buf_at += n;
     }
 
     /// Appends the next bytes of the input. Call [`poll`](Self::poll) until it returns
@@ -490,6 +533,11 @@ impl MkvDemuxer {
             }
             ids::SIMPLE_BLOCK => {
                 let at = self.buf_at;
+                if let Some(min) = self.omit_from {
+                    if let Some(step) = self.omit_payload(h, min)? {
+                        return Ok(step);
+                    }
+                }
                 let Some((body, body_at)) =
                     self.take_element(h, limits::MAX_BLOCK, "SimpleBlock")?
                 else {
@@ -497,7 +545,7 @@ impl MkvDemuxer {
                 };
                 let b = block::parse(&body, body_at)?;
                 let keyframe = b.keyframe_flag;
-                self.emit_block(b, None, keyframe, at)?;
+                self.emit_block(b, None, keyframe, at, None)?;
                 Ok(Step::Continue)
             }
             ids::BLOCK_GROUP => {
@@ -527,7 +575,7 @@ impl MkvDemuxer {
                 let Some(b) = block else {
                     return Err(ebml::malformed(at, "BlockGroup without a Block"));
                 };
-                self.emit_block(b, duration, !has_reference, at)?;
+                self.emit_block(b, duration, !has_reference, at, None)?;
                 Ok(Step::Continue)
             }
             ids::CLUSTER | ids::SEGMENT | ids::EBML => Err(ebml::malformed(
@@ -536,6 +584,63 @@ impl MkvDemuxer {
             )),
             _ => self.skip_element(h, "Cluster child"),
         }
+    }
+
+    /// Index-only reading of the SimpleBlock whose header `h` is at the front of the buffer:
+    /// when its payload may be left unread, emits its packet from the block header alone and
+    /// skips the payload. `None`: read the block in full instead (laced, stored encoded, text,
+    /// a track's first block, or anything unusual, which the full path then reports).
+    fn omit_payload(&mut self, h: Header, min: usize) -> Result<Option<Step>, RemuxError> {
+        let at = self.buf_at;
+        let Some(size) = h
+            .size
+            .filter(|&s| s <= limits::MAX_BLOCK && s >= min as u64)
+        else {
+            return Ok(None);
+        };
+        let avail = (self.buf.len() - h.len).min(size as usize);
+        let head = &self.buf[h.len..h.len + avail];
+        // Track number (vint), 16-bit relative timestamp, flags.
+        let (track, n) = match ebml::read_vint(head) {
+            Ok((track, n, _)) => (track, n),
+            Err(HeaderError::NeedMore) if (avail as u64) < size => return Ok(Some(Step::NeedMore)),
+            Err(_) => return Ok(None),
+        };
+        let header_len = n + 3;
+        if head.len() < header_len {
+            return Ok(if (avail as u64) < size {
+                Some(Step::NeedMore)
+            } else {
+                None
+            });
+        }
+        let flags = head[n + 2];
+        let lacing = (flags >> 1) & 3;
+        let omittable = self
+            .tracks
+            .iter()
+            .find(|t| t.number == track)
+            .is_some_and(|t| t.sizes_only && t.seen && t.decoder.is_some());
+        if lacing != 0 || !omittable {
+            return Ok(None);
+        }
+        let b = block::Block {
+            track,
+            rel_timestamp: i16::from_be_bytes([head[n], head[n + 1]]),
+            keyframe_flag: flags & 0x80 != 0,
+            frames: vec![Bytes::new()],
+        };
+        let consumed = h.len + header_len;
+        let extent = Extent {
+            offset: at + consumed as u64,
+            len: (size - header_len as u64) as usize, // size <= MAX_BLOCK
+        };
+        let keyframe = b.keyframe_flag;
+        self.emit_block(b, None, keyframe, at, Some(extent))?;
+        self.buf.advance(consumed);
+        self.buf_at += consumed as u64;
+        self.skip = extent.len as u64;
+        Ok(Some(Step::Continue))
     }
 
     /// Closes `open[i..]`; closing the Segment ends the stream (later data is ignored).
@@ -602,13 +707,17 @@ impl MkvDemuxer {
             let Some(track) = codec::to_track(e, self.timebase) else {
                 continue;
             };
+            let decoder = Decoder::new(&e.encodings, SCOPE_FRAMES).ok();
+            let stored_as_is = decoder.as_ref().is_some_and(Decoder::is_identity);
             self.tracks.push(TrackState {
                 number: e.number,
-                decoder: Decoder::new(&e.encodings, SCOPE_FRAMES).ok(),
+                decoder,
                 default_duration_ns: e.default_duration_ns,
                 codec_delay: i64::try_from(track.codec_delay).unwrap_or(i64::MAX),
                 opus: track.codec == crate::remux::Codec::Opus,
                 seek_pre_roll: self.timebase.ns_to_ticks(e.seek_pre_roll_ns),
+                sizes_only: stored_as_is && !matches!(track.codec, crate::remux::Codec::Text(_)),
+                seen: false,
             });
             model.push(track);
         }
@@ -617,17 +726,20 @@ impl MkvDemuxer {
         Ok(())
     }
 
-    /// Turns a block into packets, one per laced frame.
+    /// Turns a block into packets, one per laced frame. `omitted`: the payload of an unlaced
+    /// block read index-only (its one frame is then empty).
     fn emit_block(
         &mut self,
         b: block::Block,
         block_duration: Option<u64>,
         keyframe: bool,
         at: u64,
+        omitted: Option<Extent>,
     ) -> Result<(), RemuxError> {
-        let Some(track) = self.tracks.iter().find(|t| t.number == b.track) else {
+        let Some(ti) = self.tracks.iter().position(|t| t.number == b.track) else {
             return Ok(()); // A block for a track not in Tracks: ignored, as players do.
         };
+        let track = &self.tracks[ti];
         let Some(decoder) = &track.decoder else {
             return Ok(());
         };
@@ -659,12 +771,12 @@ impl MkvDemuxer {
                     .and_then(|d| d.checked_mul(self.timebase.per_unit)),
                 _ => None,
             };
-            let data = if decoder.is_identity() {
+            let data = if decoder.is_identity() || omitted.is_some() {
                 frame
             } else {
                 decoder.decode(frame, at)?
             };
-            if data.len() > limits::MAX_FRAME {
+            if data.len() + omitted.map_or(0, |e| e.len) > limits::MAX_FRAME {
                 return Err(RemuxError::TooLarge {
                     at,
                     what: "frame".into(),
@@ -677,9 +789,11 @@ impl MkvDemuxer {
                 duration,
                 keyframe,
                 data,
+                omitted,
                 input_offset: self.cluster_at,
             }));
         }
+        self.tracks[ti].seen = true;
         Ok(())
     }
 }

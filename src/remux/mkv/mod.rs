@@ -5,6 +5,12 @@
 //! `Ok(None)` means "need more bytes". [`MkvDemuxer::finish`] marks the end of input.
 //! [`demux_reader`] wraps it around any `std::io::Read` for the CLI.
 //!
+//! Index-only reading ([`MkvDemuxer::index_only`], [`index_reader`]) is for a caller that
+//! needs sizes and times, or copies payloads itself: plain SimpleBlock payloads are not
+//! buffered but reported as input extents, and the demuxer tells the caller how far it may
+//! jump ahead ([`MkvDemuxer::skip_ahead`]); over a seekable file the reader then seeks
+//! instead of reading.
+//!
 //! What it reads:
 //! - the EBML header (DocType `matroska` or `webm`), variable-length ids and sizes;
 //! - Segment and Cluster of unknown size (live files): an unknown-size Cluster ends where a
@@ -44,7 +50,7 @@ pub mod limits;
 pub mod time;
 mod tracks;
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 pub use cues::CuePoint;
 pub use demuxer::{MkvDemuxer, MkvEvent};
@@ -53,6 +59,10 @@ use super::RemuxError;
 
 /// Size of the reads [`demux_reader`] makes.
 const READ_CHUNK: usize = 64 * 1024;
+/// Size of the first read after [`index_reader`] seeks: the next block header is usually
+/// close (a few small audio blocks sit between two video frames). Reads double from there
+/// back up to [`READ_CHUNK`] while nothing is skipped.
+const READ_AFTER_SEEK: usize = 4 * 1024;
 
 /// Demuxes a `Read` stream: an iterator of events ending after [`MkvEvent::End`] or the
 /// first error.
@@ -61,22 +71,62 @@ pub fn demux_reader<R: Read>(reader: R) -> MkvReader<R> {
         reader,
         demuxer: MkvDemuxer::new(),
         chunk: vec![0; READ_CHUNK],
+        read_size: READ_CHUNK,
         done: false,
+        seek: None,
+        pos: 0,
+        len: 0,
     }
 }
 
-/// The iterator [`demux_reader`] returns.
+/// Demuxes a seekable input from its start leaving payloads of at least `min` bytes unread
+/// where it can ([`MkvDemuxer::index_only`]): they are seeked over, so a file of large video
+/// frames is read only around its block headers.
+pub fn index_reader<R: Read + Seek>(mut reader: R, min: usize) -> std::io::Result<MkvReader<R>> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
+    Ok(MkvReader {
+        reader,
+        demuxer: MkvDemuxer::index_only(min),
+        chunk: vec![0; READ_CHUNK],
+        read_size: READ_CHUNK,
+        done: false,
+        seek: Some(seek_forward::<R>),
+        pos: 0,
+        len,
+    })
+}
+
+fn seek_forward<R: Seek>(reader: &mut R, n: u64) -> std::io::Result<()> {
+    let n = i64::try_from(n).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+    reader.seek(SeekFrom::Current(n)).map(|_| ())
+}
+
+/// The iterator [`demux_reader`] and [`index_reader`] return.
 pub struct MkvReader<R> {
     reader: R,
     demuxer: MkvDemuxer,
     chunk: Vec<u8>,
+    /// Bytes asked for by the next read (at most `chunk.len()`).
+    read_size: usize,
     done: bool,
+    /// Moves the reader forward; `None` for streams.
+    seek: Option<fn(&mut R, u64) -> std::io::Result<()>>,
+    /// Reader position and input length, kept when `seek` is set: a seek never passes the
+    /// end, so a payload cut short is still reported as truncation.
+    pos: u64,
+    len: u64,
 }
 
 impl<R> MkvReader<R> {
     /// The demuxer, e.g. for [`MkvDemuxer::cues`] after the end.
     pub fn demuxer(&self) -> &MkvDemuxer {
         &self.demuxer
+    }
+
+    /// The reader.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
     }
 }
 
@@ -101,9 +151,29 @@ impl<R: Read> Iterator for MkvReader<R> {
                     return Some(Err(e));
                 }
             }
-            match self.reader.read(&mut self.chunk) {
+            if let Some(seek) = self.seek {
+                let n = self
+                    .demuxer
+                    .skip_ahead()
+                    .min(self.len.saturating_sub(self.pos));
+                if n > 0 {
+                    if let Err(e) = seek(&mut self.reader, n) {
+                        self.done = true;
+                        return Some(Err(RemuxError::Io(e)));
+                    }
+                    self.pos += n;
+                    self.demuxer.skipped(n);
+                    self.read_size = READ_AFTER_SEEK;
+                    continue;
+                }
+            }
+            match self.reader.read(&mut self.chunk[..self.read_size]) {
                 Ok(0) => self.demuxer.finish(),
-                Ok(n) => self.demuxer.push(&self.chunk[..n]),
+                Ok(n) => {
+                    self.pos += n as u64;
+                    self.read_size = (self.read_size * 2).min(self.chunk.len());
+                    self.demuxer.push(&self.chunk[..n]);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.done = true;

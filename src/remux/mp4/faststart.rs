@@ -2,10 +2,13 @@
 //!
 //! Pass 1 ([`FaststartPlan`]) sees every packet, keeps only the sample tables (sizes, times,
 //! chunk layout) and drops the payloads; `finish` then knows the exact moov size and every
-//! chunk offset. Pass 2 ([`FaststartWriter`]) receives the same packets in the same order and
-//! writes their bytes sequentially after ftyp+moov. The output is written once, front to back;
-//! the input is read twice (warm page cache makes the second read cheap). Memory: the sample
-//! tables (about 24 bytes per sample) plus one packet.
+//! chunk offset. It needs no payload bytes (beyond a track's first packet and text), so the
+//! pipeline demuxes index-only for it (`Packet::omitted`), reading little more than the
+//! block headers. Pass 2 ([`FaststartWriter`]) receives the same packets in the same order and
+//! writes their bytes sequentially after ftyp+moov; a payload left unread is written by a
+//! callback (the pipeline copies it from the input file inside the kernel). The output is
+//! written once, front to back. Memory: the sample tables (about 24 bytes per sample) plus one
+//! packet.
 
 use std::io::Write;
 
@@ -19,7 +22,7 @@ use super::tkhd::TrackHeader;
 use super::track::{time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
-use crate::remux::{Codec, Packet, RemuxError, Track, TrackKind};
+use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// A chunk ends after this many bytes...
 const CHUNK_BYTES: u64 = 1 << 20;
@@ -98,7 +101,7 @@ impl FaststartPlan {
         let mut samples = std::mem::take(&mut self.scratch);
         t.text.convert(packet, &mut samples);
         for s in samples.drain(..) {
-            let size = u32::try_from(s.data.len()).map_err(|_| RemuxError::TooLarge {
+            let size = u32::try_from(s.size()).map_err(|_| RemuxError::TooLarge {
                 at: s.input_offset,
                 what: "packet over 4 GiB".into(),
             })?;
@@ -379,21 +382,41 @@ impl<W: Write> FaststartWriter<W> {
         })
     }
 
-    /// Write one packet of track `idx` (same order as pass 1).
+    /// Write one packet of track `idx` (same order as pass 1). Its payload must have been read
+    /// (see [`FaststartWriter::write_from`]).
     pub fn write(&mut self, idx: usize, packet: Packet) -> Result<(), RemuxError> {
+        self.write_from(idx, packet, &mut |_, _| {
+            Err(RemuxError::Unsupported(
+                "a packet read index-only cannot be written".into(),
+            ))
+        })
+    }
+
+    /// Write one packet of track `idx` (same order as pass 1); a payload the demuxer left
+    /// unread (`Packet::omitted`) is written by `copy`, given the output and the payload's
+    /// input extent.
+    pub fn write_from(
+        &mut self,
+        idx: usize,
+        packet: Packet,
+        copy: &mut dyn FnMut(&mut W, Extent) -> Result<(), RemuxError>,
+    ) -> Result<(), RemuxError> {
         if self.dropped.get(idx).copied().unwrap_or(true) {
             return Ok(());
         }
         let mut samples = std::mem::take(&mut self.scratch);
         self.text[idx].convert(packet, &mut samples);
         for s in samples.drain(..) {
-            self.written += s.data.len() as u64;
+            self.written += s.size() as u64;
             if self.written > self.expected {
                 return Err(RemuxError::Unsupported(
                     "input changed between the two passes".into(),
                 ));
             }
-            self.out.write_all(&s.data)?;
+            match s.omitted {
+                Some(extent) => copy(&mut self.out, extent)?,
+                None => self.out.write_all(&s.data)?,
+            }
         }
         self.scratch = samples;
         Ok(())

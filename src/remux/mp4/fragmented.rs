@@ -16,10 +16,40 @@ use super::tkhd::TrackHeader;
 use super::track::{rescale, time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
-use crate::remux::{Codec, Packet, RemuxError, Track, TrackKind};
+use bytes::Bytes;
+
+use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Memory bound: a fragment is cut when its payload reaches this size.
 pub const MAX_FRAGMENT_BYTES: usize = 16 << 20;
+
+/// Where the fragmented muxer writes: MP4 bytes, and sample payloads. A `Vec<u8>` takes
+/// payloads that were read; an output that can copy from the input file may also take
+/// payloads a demuxer left unread ([`Packet::omitted`]).
+pub trait FragmentOut {
+    /// Append MP4 bytes (init segment, moof, mdat header).
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError>;
+    /// Append one sample's payload: `data`, or (with `data` empty) the input extent
+    /// `omitted`.
+    fn put_payload(&mut self, data: &Bytes, omitted: Option<Extent>) -> Result<(), RemuxError>;
+}
+
+impl FragmentOut for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn put_payload(&mut self, data: &Bytes, omitted: Option<Extent>) -> Result<(), RemuxError> {
+        if omitted.is_some() {
+            return Err(RemuxError::Unsupported(
+                "a packet read index-only cannot be written".into(),
+            ));
+        }
+        self.extend_from_slice(data);
+        Ok(())
+    }
+}
 
 /// Options of the fragmented writer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,11 +121,11 @@ impl FragmentedMuxer {
     }
 
     /// Feed one packet of track `idx`; finished fragments are appended to `out`.
-    pub fn push(
+    pub fn push<O: FragmentOut + ?Sized>(
         &mut self,
         idx: usize,
         packet: Packet,
-        out: &mut Vec<u8>,
+        out: &mut O,
     ) -> Result<(), RemuxError> {
         let Some(t) = self.tracks.get_mut(idx) else {
             return Err(RemuxError::Malformed {
@@ -126,16 +156,16 @@ impl FragmentedMuxer {
         Ok(())
     }
 
-    fn add_sample(
+    fn add_sample<O: FragmentOut + ?Sized>(
         &mut self,
         idx: usize,
         s: TimedSample,
-        out: &mut Vec<u8>,
+        out: &mut O,
     ) -> Result<(), RemuxError> {
         if Some(idx) == self.lead && self.ready_to_cut(idx, &s) {
             self.flush(out, false)?;
         }
-        self.pending_bytes += s.data.len();
+        self.pending_bytes += s.size();
         self.tracks[idx].samples += 1;
         self.pending[idx].push(s);
         if self.pending_bytes >= MAX_FRAGMENT_BYTES {
@@ -162,7 +192,7 @@ impl FragmentedMuxer {
     }
 
     /// End of input: release held samples and write the last fragment.
-    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), RemuxError> {
+    pub fn finish<O: FragmentOut + ?Sized>(&mut self, out: &mut O) -> Result<(), RemuxError> {
         let mut timed = Vec::new();
         for idx in 0..self.tracks.len() {
             self.tracks[idx].timing.finish(&mut timed);
@@ -177,7 +207,11 @@ impl FragmentedMuxer {
         Ok(())
     }
 
-    fn flush(&mut self, out: &mut Vec<u8>, last: bool) -> Result<(), RemuxError> {
+    fn flush<O: FragmentOut + ?Sized>(
+        &mut self,
+        out: &mut O,
+        last: bool,
+    ) -> Result<(), RemuxError> {
         if !self.init_done {
             let waiting = self.tracks.iter().any(|t| !t.dropped && t.entry.is_none());
             if waiting && !last && self.pending_bytes < MAX_FRAGMENT_BYTES {
@@ -188,18 +222,17 @@ impl FragmentedMuxer {
         if self.pending.iter().all(|p| p.is_empty()) {
             return Ok(());
         }
-        self.write_fragment(out);
-        Ok(())
+        self.write_fragment(out)
     }
 
-    fn write_init(&mut self, out: &mut Vec<u8>) -> Result<(), RemuxError> {
+    fn write_init<O: FragmentOut + ?Sized>(&mut self, out: &mut O) -> Result<(), RemuxError> {
         for i in 0..self.tracks.len() {
             let t = &mut self.tracks[i];
             if !t.dropped && (t.entry.is_none() || self.pending[i].is_empty()) {
                 t.dropped = true;
                 let w = t.drop_warning("no packet before the first fragment");
                 self.warnings.push(w);
-                self.pending_bytes -= self.pending[i].iter().map(|s| s.data.len()).sum::<usize>();
+                self.pending_bytes -= self.pending[i].iter().map(|s| s.size()).sum::<usize>();
                 self.pending[i].clear();
             }
         }
@@ -312,12 +345,12 @@ impl FragmentedMuxer {
         }
         b.end(mvex);
         b.end(moov);
-        out.extend_from_slice(&b.bytes);
+        out.put(&b.bytes)?;
         self.init_done = true;
         Ok(())
     }
 
-    fn write_fragment(&mut self, out: &mut Vec<u8>) {
+    fn write_fragment<O: FragmentOut + ?Sized>(&mut self, out: &mut O) -> Result<(), RemuxError> {
         self.sequence += 1;
         if let Some(lead) = self.lead {
             if let Some(first) = self.pending[lead].first() {
@@ -359,11 +392,11 @@ impl FragmentedMuxer {
             let with_cts = samples.iter().any(|s| s.pts != s.dts - shift);
             let trun = b.begin_full(b"trun", 1, if with_cts { 0x000f01 } else { 0x000701 });
             b.u32(samples.len() as u32);
-            offset_slots.push((b.len(), samples.iter().map(|s| s.data.len()).sum::<usize>()));
+            offset_slots.push((b.len(), samples.iter().map(|s| s.size()).sum::<usize>()));
             b.u32(0);
             for s in samples {
                 b.u32(s.duration.min(u64::from(u32::MAX)) as u32);
-                b.u32(s.data.len() as u32);
+                b.u32(s.size() as u32);
                 b.u32(if !video || s.keyframe {
                     0x0200_0000
                 } else {
@@ -388,24 +421,25 @@ impl FragmentedMuxer {
             b.bytes[slot..slot + 4].copy_from_slice(&(data_offset as u32).to_be_bytes());
             data_offset += len;
         }
-        out.extend_from_slice(&b.bytes);
         if large {
-            out.extend_from_slice(&1u32.to_be_bytes());
-            out.extend_from_slice(b"mdat");
-            out.extend_from_slice(&(total as u64 + 16).to_be_bytes());
+            b.u32(1);
+            b.put(b"mdat");
+            b.u64(total as u64 + 16);
         } else {
-            out.extend_from_slice(&((total + 8) as u32).to_be_bytes());
-            out.extend_from_slice(b"mdat");
+            b.u32((total + 8) as u32);
+            b.put(b"mdat");
         }
+        out.put(&b.bytes)?;
         for (i, samples) in self.pending.iter_mut().enumerate() {
             if self.tracks[i].dropped {
                 samples.clear();
                 continue;
             }
             for s in samples.drain(..) {
-                out.extend_from_slice(&s.data);
+                out.put_payload(&s.data, s.omitted)?;
             }
         }
         self.pending_bytes = 0;
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use bytes::Bytes;
 
-use crate::remux::Packet;
+use crate::remux::{Extent, Packet};
 
 /// Frames a decoder may hold back for reordering (H.264/HEVC allow at most 16).
 pub const REORDER_DEPTH: usize = 16;
@@ -25,7 +25,16 @@ pub struct TimedSample {
     pub duration: u64,
     pub keyframe: bool,
     pub data: Bytes,
+    /// See [`Packet::omitted`].
+    pub omitted: Option<Extent>,
     pub input_offset: u64,
+}
+
+impl TimedSample {
+    /// The payload size, read or not.
+    pub fn size(&self) -> usize {
+        self.data.len() + self.omitted.map_or(0, |e| e.len)
+    }
 }
 
 /// The per-track timing stage: packets in decode order in, timed samples out.
@@ -111,6 +120,7 @@ fn sample(p: Packet, dts: i64, duration: u64) -> TimedSample {
         duration,
         keyframe: p.keyframe,
         data: p.data,
+        omitted: p.omitted,
         input_offset: p.input_offset,
     }
 }
@@ -127,6 +137,7 @@ mod tests {
             duration: None,
             keyframe: false,
             data: Bytes::new(),
+            omitted: None,
             input_offset: 0,
         }
     }

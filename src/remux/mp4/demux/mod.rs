@@ -16,7 +16,7 @@ use bytes::Bytes;
 use self::header::{children, find, parse_header, Fields};
 use self::tables::SampleRec;
 use crate::remux::mp4::track::time_lt;
-use crate::remux::{Codec, Packet, RemuxError, Track, TrackKind};
+use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Largest moov we accept (its tables are read into memory).
 pub const MAX_MOOV: u64 = 512 << 20;
@@ -76,6 +76,8 @@ pub struct Mp4Demuxer<S: Source> {
     source: S,
     tracks: Vec<Track>,
     states: Vec<TrackState>,
+    /// See [`Mp4Demuxer::omit_payloads`]: (smallest payload, source length).
+    omit: Option<(usize, u64)>,
 }
 
 impl<S: Source> std::fmt::Debug for Mp4Demuxer<S> {
@@ -172,7 +174,16 @@ impl<S: Source> Mp4Demuxer<S> {
             source,
             tracks,
             states,
+            omit: None,
         })
+    }
+
+    /// From now on leave payloads of at least `min` bytes unread where it can, as the
+    /// index-only Matroska demuxer does: any sample but a track's first, of a track that is
+    /// not text, lying inside the source. Its packet has empty `data` and names the sample's
+    /// extent in `omitted`.
+    pub fn omit_payloads(&mut self, min: usize) {
+        self.omit = Some((min, self.source.len()));
     }
 
     /// The tracks of this input.
@@ -197,9 +208,32 @@ impl<S: Source> Mp4Demuxer<S> {
         };
         let state = &mut self.states[i];
         let rec = state.samples[state.next];
+        let first = state.next == 0;
         state.next += 1;
-        let mut data = vec![0u8; rec.size as usize];
-        self.source.read_at(rec.offset, &mut data)?;
+        let size = rec.size as usize;
+        let omitted = self
+            .omit
+            .filter(|&(min, len)| {
+                !first
+                    && size >= min
+                    && !matches!(self.tracks[i].codec, Codec::Text(_))
+                    && rec
+                        .offset
+                        .checked_add(u64::from(rec.size))
+                        .is_some_and(|e| e <= len)
+            })
+            .map(|_| Extent {
+                offset: rec.offset,
+                len: size,
+            });
+        let data = match omitted {
+            Some(_) => Bytes::new(),
+            None => {
+                let mut data = vec![0u8; size];
+                self.source.read_at(rec.offset, &mut data)?;
+                Bytes::from(data)
+            }
+        };
         let dts = rec.dts.saturating_add(state.shift);
         Ok(Some(Packet {
             track: self.tracks[i].id,
@@ -210,7 +244,8 @@ impl<S: Source> Mp4Demuxer<S> {
                 .get(state.next)
                 .map(|n| (n.dts - rec.dts).max(0) as u64),
             keyframe: rec.key,
-            data: Bytes::from(data),
+            data,
+            omitted,
             input_offset: rec.offset,
         }))
     }
