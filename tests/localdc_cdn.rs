@@ -8,13 +8,14 @@
 //! - a large document's `upload.getFile` with `cdn_supported` is redirected, and the CDN's
 //!   `upload.getCdnFile` parts, decrypted with AES-256-CTR, are the file's bytes.
 
+mod localdc_util;
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use localdc_util::media_bytes;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -28,52 +29,6 @@ use tgmux::mtproto::transport::{self, Codec, Frame, Kind};
 use tgmux::tl::{enums, functions, types, Deserializable, RemoteCall, Serializable};
 
 const BIG: usize = 1536 * 1024 + 12345;
-
-/// A base port with `n` free consecutive ports after it.
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > 65000 {
-            continue;
-        }
-        let all: Vec<_> = (0..n)
-            .map(|i| TcpListener::bind(("127.0.0.1", base + i)))
-            .collect();
-        if all.iter().all(Result::is_ok) {
-            return base;
-        }
-    }
-    panic!("no {n} consecutive free ports");
-}
-
-struct Dc {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Dc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn media_bytes(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// One blocking connection: a client codec (intermediate framing) over a TcpStream.
 struct Conn {
@@ -260,31 +215,15 @@ fn cdn_decrypt(key: &[u8], iv: &[u8], offset: i64, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn cdn_dc_has_its_own_key_and_serves_encrypted_parts() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("localdc-cdn");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("media/chan")).unwrap();
-    let data = media_bytes(BIG);
-    std::fs::write(dir.join("media/chan/1.mp4"), &data).unwrap();
-    std::fs::write(dir.join("media/chan/2.txt"), b"small").unwrap();
-    let config = dir.join("dc.toml");
-    let port = free_ports(3);
-    let child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
-        .args(["local-dc", "--cdn", "--dcs", "2", "--media"])
-        .arg(dir.join("media"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--write-config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut dc = Dc { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !config.exists() {
-        assert!(dc.child.try_wait().unwrap().is_none(), "local-dc exited");
-        assert!(Instant::now() < deadline, "no config written");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let cfg = DcConfig::read(&config).unwrap();
+    let data = media_bytes(BIG, 0x9e37_79b9_7f4a_7c15);
+    let dc = localdc_util::start_with_files(
+        "localdc-cdn",
+        2,
+        &["--cdn"],
+        &[("1.mp4", &data), ("2.txt", b"small")],
+    );
+    let (config, port) = (&dc.config, dc.port);
+    let cfg = DcConfig::read(config).unwrap();
     // The config file lists the regular DCs only.
     assert_eq!(
         cfg.dcs.iter().map(|d| (d.id, d.port)).collect::<Vec<_>>(),
@@ -422,5 +361,4 @@ fn cdn_dc_has_its_own_key_and_serves_encrypted_parts() {
         .unwrap();
     let enums::FileHash::FileHash(h0) = &hashes[0];
     assert_eq!(&h0.hash[..], &Sha256::digest(&data[..128 * 1024])[..]);
-    dc.child.kill().unwrap();
 }

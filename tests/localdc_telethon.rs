@@ -3,12 +3,12 @@
 //! Python comes from `TGMUX_PYTHON` (scripts/test makes a venv with telethon==1.44.0 and
 //! cryptg). Without it the tests skip with a note, except under `CI=true` where that fails.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod localdc_util;
 
+use std::path::Path;
+use std::process::Command;
+
+use localdc_util::{media_bytes, LocalDc};
 use sha2::{Digest, Sha256};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/download.py");
@@ -43,110 +43,16 @@ fn python() -> Option<String> {
     }
 }
 
-/// A base port with `n` free consecutive ports after it.
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > 65000 {
-            continue;
-        }
-        let all: Vec<_> = (0..n)
-            .map(|i| TcpListener::bind(("127.0.0.1", base + i)))
-            .collect();
-        if all.iter().all(Result::is_ok) {
-            return base;
-        }
-    }
-    panic!("no {n} consecutive free ports");
-}
-
-struct Dc {
-    child: Child,
-    config: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for Dc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), so the media need not be checked in.
-fn media_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn start_dc(name: &str, extra: &[&str]) -> Dc {
-    let dir = std::env::temp_dir().join(format!("tgmux-localdc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("media/chan")).unwrap();
-    std::fs::write(
-        dir.join("media/chan/2.mp4"),
-        media_bytes(3 * 1024 * 1024 + 12345, 2),
+/// The library every Telethon test downloads from: a 3 MiB document on DC 2 (message 2) and a
+/// small one on DC 1 (message 4), three DCs plus room for the CDN DC.
+fn start_dc(name: &str, extra: &[&str]) -> LocalDc {
+    let big = media_bytes(3 * 1024 * 1024 + 12345, 2);
+    localdc_util::start_with_files(
+        &format!("telethon-{name}"),
+        3,
+        extra,
+        &[("2.mp4", &big), ("4.txt", b"hello from DC 1\n")],
     )
-    .unwrap();
-    std::fs::write(dir.join("media/chan/4.txt"), b"hello from DC 1\n").unwrap();
-    let config = dir.join("dc.toml");
-    let port = free_ports(4); // DCs 1..=3, and the CDN DC on the fourth with --cdn
-    let child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
-        .args(["-v", "local-dc", "--media"])
-        .arg(dir.join("media"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--dcs",
-            "3",
-            "--write-config",
-        ])
-        .arg(&config)
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tgmux local-dc");
-    let mut dc = Dc { child, config, dir };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !dc.config.exists() {
-        if let Some(status) = dc.child.try_wait().unwrap() {
-            let mut err = String::new();
-            for line in BufReader::new(dc.child.stderr.take().unwrap())
-                .lines()
-                .map_while(Result::ok)
-            {
-                err.push_str(&line);
-                err.push('\n');
-            }
-            panic!("local-dc exited with {status}: {err}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "local-dc did not write its config in time"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Keep draining stderr so the server never blocks on a full pipe; echo it for debugging.
-    let err = dc.child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("[local-dc] {line}");
-        }
-    });
-    dc
 }
 
 fn sha256_hex(path: &Path) -> String {
@@ -157,7 +63,7 @@ fn sha256_hex(path: &Path) -> String {
 }
 
 /// Runs the Telethon script; returns its JSON line.
-fn telethon(py: &str, dc: &Dc, args: &[&str]) -> String {
+fn telethon(py: &str, dc: &LocalDc, args: &[&str]) -> String {
     let out = Command::new(py)
         .arg(SCRIPT)
         .arg("--config")
@@ -175,7 +81,7 @@ fn telethon(py: &str, dc: &Dc, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn assert_download(json: &str, dc: &Dc) {
+fn assert_download(json: &str, dc: &LocalDc) {
     let want = sha256_hex(&dc.dir.join("media/chan/2.mp4"));
     assert!(json.contains(&format!("\"sha256\": \"{want}\"")), "{json}");
     assert!(

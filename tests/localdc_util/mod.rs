@@ -37,6 +37,20 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Deterministic pseudo-random bytes (xorshift): media that need not be checked in and that
+/// gzip cannot shrink.
+pub fn media_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A running local DC; killed on drop.
 pub struct LocalDc {
     child: Child,
@@ -73,7 +87,8 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
         std::fs::write(dir.join("media/chan").join(file), contents).unwrap();
     }
     let config = dir.join("dc.toml");
-    let port = free_ports(dcs);
+    // One spare port after the regular DCs: `--cdn` puts the CDN DC there.
+    let port = free_ports(dcs + 1);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
         .args(["-v", "local-dc", "--media"])
         .arg(dir.join("media"))
