@@ -390,7 +390,7 @@ fn mov_v2_sound_description_96khz() {
         &[0, 2],
         "expected a v2 sound description"
     );
-    check("mov_v2", &dir, &[input.clone()], 0);
+    check("mov_v2", &dir, std::slice::from_ref(&input), 0);
     let out = dir.path("out-fast.mp4");
     let (ok, _, err) = run(
         Command::new(BIN)
@@ -596,7 +596,7 @@ fn mkv_hevc_opus() {
         &format!("{VIDEO} {AUDIO} -c:v libx265 -x265-params log-level=none -c:a libopus"),
         "in.mkv",
     );
-    check("mkv_hevc_opus", &dir, &[input.clone()], 0);
+    check("mkv_hevc_opus", &dir, std::slice::from_ref(&input), 0);
     // --hev1 changes the sample entry only.
     let out = dir.path("hev1.mp4");
     let (ok, _, err) = run(

@@ -125,6 +125,21 @@ fn sample(p: Packet, dts: i64, duration: u64) -> TimedSample {
     }
 }
 
+/// Extension used by the faststart planner, which needs times but not payloads.
+pub trait WithoutData {
+    /// The same packet with an empty payload.
+    fn without_data(self) -> Packet;
+}
+
+impl WithoutData for Packet {
+    fn without_data(self) -> Packet {
+        Packet {
+            data: Bytes::new(),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,20 +168,5 @@ mod tests {
         let dts: Vec<i64> = out.iter().map(|s| s.dts).collect();
         assert_eq!(dts, vec![0, 40, 80, 120, 160, 200, 240]);
         assert!(out.iter().all(|s| s.duration == 40));
-    }
-}
-
-/// Extension used by the faststart planner, which needs times but not payloads.
-pub trait WithoutData {
-    /// The same packet with an empty payload.
-    fn without_data(self) -> Packet;
-}
-
-impl WithoutData for Packet {
-    fn without_data(self) -> Packet {
-        Packet {
-            data: Bytes::new(),
-            ..self
-        }
     }
 }
