@@ -23,6 +23,7 @@ use super::objects::DcAddress;
 use super::server::{bind, bind_cdn, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
+use crate::mtproto::transport::ProxySecret;
 
 /// How long each server salt is current.
 const SALT_PERIOD_SECS: i64 = 3600;
@@ -53,6 +54,8 @@ pub struct Options {
     pub seed: u64,
     /// Log connections and RPC errors.
     pub verbose: bool,
+    /// MTProxy secret (hex, 16 bytes or dd + 16) every listener requires of obfuscated2.
+    pub proxy_secret: Option<String>,
 }
 
 fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
@@ -68,6 +71,19 @@ fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
     }
 }
 
+/// `--proxy-secret HEX`: 16 bytes, or dd + 16 bytes.
+fn parse_proxy_secret(hex: &str) -> Result<ProxySecret, LocalDcError> {
+    let bad = |why: &str| LocalDcError::Other(format!("--proxy-secret: {why}"));
+    if hex.len() % 2 != 0 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("expected hex digits"));
+    }
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+        .collect();
+    ProxySecret::parse(&bytes).map_err(|e| bad(&e.to_string()))
+}
+
 /// Runs the server until Ctrl-C.
 pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     if opts.dcs == 0 || opts.dcs > MAX_DCS {
@@ -78,6 +94,11 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     }
     let spec = FaultSpec::parse(opts.faults.as_deref().unwrap_or(""))
         .map_err(|e| LocalDcError::Faults(e.0))?;
+    let proxy_secret = opts
+        .proxy_secret
+        .as_deref()
+        .map(parse_proxy_secret)
+        .transpose()?;
     let library = Library::scan(&opts.media, opts.dcs)?;
     let key = load_key(opts)?;
     let cdn_key = if opts.cdn {
@@ -169,6 +190,7 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             keys: KeyStore::default(),
             salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
             seed: opts.seed,
+            proxy_secret,
         });
         let servers = Servers {
             listeners,

@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::InvokeError;
+use crate::config::Proxy;
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::auth::client::{self as auth, DhGenOutcome};
 use crate::mtproto::auth::{plain, Finished};
@@ -148,6 +149,9 @@ pub struct ConnectOptions {
     /// Seconds added to the local clock before the session sees it: a test hook to play a
     /// client whose clock is wrong (0 for real use).
     pub clock_skew: i64,
+    /// An MTProxy to connect through instead of `addr`: the connection is then obfuscated2
+    /// keyed by its secret, with the wire DC id in the init (whatever `transport` says).
+    pub proxy: Option<Proxy>,
 }
 
 impl ConnectOptions {
@@ -167,6 +171,7 @@ impl ConnectOptions {
             reconnect_attempts: 0,
             keepalive: Some(DEFAULT_KEEPALIVE),
             clock_skew: 0,
+            proxy: None,
         }
     }
 }
@@ -320,7 +325,13 @@ struct Io {
 impl Io {
     /// Opens the TCP connection and the transport (nothing is sent yet).
     async fn open(opts: &ConnectOptions) -> Result<(Io, String), InvokeError> {
-        let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
+        let connecting = async {
+            match &opts.proxy {
+                Some(p) => TcpStream::connect((p.host.as_str(), p.port)).await,
+                None => TcpStream::connect(opts.addr).await,
+            }
+        };
+        let stream = tokio::time::timeout(opts.timeout, connecting)
             .await
             .map_err(|_| InvokeError::Timeout)??;
         let _ = stream.set_nodelay(true);
@@ -330,7 +341,12 @@ impl Io {
                 what: "a DC id that fits the obfuscated2 init",
             })
         })?;
-        let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
+        let config = match &opts.proxy {
+            Some(p) => {
+                transport::ClientConfig::named("obfuscated", dc_i16, Some(p.secret.clone()))?
+            }
+            None => transport::ClientConfig::named(&opts.transport, dc_i16, None)?,
+        };
         let mut rng = StdRng::from_entropy();
         let codec = Codec::client(&config, &mut rng)?;
         let transport_name = match &config.obfuscation {

@@ -34,7 +34,7 @@ use rand::Rng;
 use super::client::{connect, Client, ConnectOptions, Connected, DEFAULT_TIMEOUT};
 use super::session_file::{self, LoggedIn, SessionData};
 use super::InvokeError;
-use crate::config::{Network, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
+use crate::config::{Network, Proxy, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::session::RpcErrorKind;
 use crate::tl::{enums, functions, RemoteCall};
@@ -64,6 +64,8 @@ pub struct PoolConfig {
     pub reconnect_attempts: u32,
     /// Seconds added to the local clock (a test hook; 0 in real use).
     pub clock_skew: i64,
+    /// The MTProxy every connection goes through (see [`ConnectOptions::proxy`]).
+    pub proxy: Option<Proxy>,
 }
 
 /// Default [`PoolConfig::flood_jitter`].
@@ -85,6 +87,7 @@ impl PoolConfig {
             timeout: DEFAULT_TIMEOUT,
             reconnect_attempts: 5,
             clock_skew: 0,
+            proxy: None,
         }
     }
 }
@@ -312,6 +315,7 @@ impl Pool {
         opts.timeout = cfg.timeout;
         opts.reconnect_attempts = cfg.reconnect_attempts;
         opts.clock_skew = cfg.clock_skew;
+        opts.proxy = cfg.proxy.clone();
         let (key, salt, offset) = {
             let s = lock(&self.inner.session);
             let state = s.dc(dc);
