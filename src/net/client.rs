@@ -152,6 +152,9 @@ pub struct ConnectOptions {
     /// An MTProxy to connect through instead of `addr`: the connection is then obfuscated2
     /// keyed by its secret, with the wire DC id in the init (whatever `transport` says).
     pub proxy: Option<Proxy>,
+    /// A file connection to a `media_only` address: the obfuscated2 init carries the DC id
+    /// negated, as MTProxy expects for media DCs (the key exchange keeps the plain id).
+    pub media: bool,
 }
 
 impl ConnectOptions {
@@ -172,6 +175,7 @@ impl ConnectOptions {
             keepalive: Some(DEFAULT_KEEPALIVE),
             clock_skew: 0,
             proxy: None,
+            media: false,
         }
     }
 }
@@ -335,7 +339,7 @@ impl Io {
             .await
             .map_err(|_| InvokeError::Timeout)??;
         let _ = stream.set_nodelay(true);
-        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
+        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, opts.media);
         let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
             InvokeError::Transport(transport::TransportError::Unsupported {
                 what: "a DC id that fits the obfuscated2 init",
