@@ -71,6 +71,45 @@ async fn document(pool: &Pool, id: i32) -> types::Document {
     d.clone()
 }
 
+async fn login(pool: &Pool) {
+    let enums::auth::Authorization::Authorization(a) = pool
+        .invoke_login(&functions::auth::ImportBotAuthorization {
+            flags: 0,
+            api_id: 1,
+            api_hash: "x".into(),
+            bot_auth_token: "123456:secret".into(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("sign-up asked for a bot")
+    };
+    let enums::User::User(u) = a.user else {
+        panic!("empty user")
+    };
+    pool.set_logged_in(LoggedIn {
+        user_id: u.id,
+        bot: true,
+    })
+    .unwrap();
+}
+
+fn get_file(d: &types::Document) -> functions::upload::GetFile {
+    functions::upload::GetFile {
+        precise: false,
+        cdn_supported: false,
+        location: types::InputDocumentFileLocation {
+            id: d.id,
+            access_hash: d.access_hash,
+            file_reference: d.file_reference.clone(),
+            thumb_size: String::new(),
+        }
+        .into(),
+        offset: 0,
+        limit: 4096,
+    }
+}
+
 #[test]
 fn a_dc_announced_only_by_get_config_is_reachable() {
     // Message 2's document lives on DC 2 of 2.
@@ -85,44 +124,13 @@ fn a_dc_announced_only_by_get_config_is_reachable() {
             pool.client(2).await.unwrap_err(),
             InvokeError::UnknownDc(2)
         ));
-        let enums::auth::Authorization::Authorization(a) = pool
-            .invoke_login(&functions::auth::ImportBotAuthorization {
-                flags: 0,
-                api_id: 1,
-                api_hash: "x".into(),
-                bot_auth_token: "123456:secret".into(),
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("sign-up asked for a bot")
-        };
-        let enums::User::User(u) = a.user else {
-            panic!("empty user")
-        };
-        pool.set_logged_in(LoggedIn {
-            user_id: u.id,
-            bot: true,
-        })
-        .unwrap();
+        login(&pool).await;
         // The home connection's config announced DC 2.
         assert_eq!(pool.address(2, false), Some(dc2));
         assert_eq!(pool.dc_options().choose(2, true), Some(dc2));
 
         let d = document(&pool, 2).await;
-        let request = functions::upload::GetFile {
-            precise: false,
-            cdn_supported: false,
-            location: types::InputDocumentFileLocation {
-                id: d.id,
-                access_hash: d.access_hash,
-                file_reference: d.file_reference.clone(),
-                thumb_size: String::new(),
-            }
-            .into(),
-            offset: 0,
-            limit: 4096,
-        };
+        let request = get_file(&d);
         let (file, on) = pool.invoke_file(1, &request).await.unwrap();
         assert_eq!(on, 2);
         let enums::upload::File::File(f) = file else {
@@ -136,7 +144,40 @@ fn a_dc_announced_only_by_get_config_is_reachable() {
             .await
             .unwrap();
         assert_eq!(c.this_dc, 2);
-        // No media-only options on local-dc: file calls shared DC 2's one connection.
-        assert_eq!(pool.stats().connections, 2);
+        // No media-only options here: file calls shared DC 2's one connection.
+        assert_eq!(
+            pool.stats().opened,
+            vec![(1, pool.address(1, false).unwrap()), (2, dc2)]
+        );
+    });
+}
+
+#[test]
+fn file_calls_use_media_only_addresses_on_connections_of_their_own() {
+    let files: &[(&str, &[u8])] = &[("1.txt", b"one\n"), ("2.txt", b"second file\n")];
+    let dc = start_with_files("dcopts-media", 2, &["--media-dcs"], files);
+    let (network, dc2) = home_only(&dc);
+    runtime().block_on(async {
+        let pool = Pool::open(PoolConfig::new(network, 1)).unwrap();
+        login(&pool).await;
+        let media2 = pool.dc_options().choose(2, true).unwrap();
+        assert_ne!(
+            media2, dc2,
+            "local-dc --media-dcs announces a second address"
+        );
+        assert_eq!(pool.address(2, false), Some(dc2));
+        let d = document(&pool, 2).await;
+        let (file, on) = pool.invoke_file(1, &get_file(&d)).await.unwrap();
+        assert_eq!(on, 2);
+        let enums::upload::File::File(f) = file else {
+            panic!("upload.file expected")
+        };
+        assert_eq!(&f.bytes[..], b"second file\n");
+        let opened = pool.stats().opened;
+        let home = pool.address(1, false).unwrap();
+        let media1 = pool.dc_options().choose(1, true).unwrap();
+        // Home for the login; DC 1's media address for the first getFile (FILE_MIGRATE);
+        // DC 2's regular address for the login import; DC 2's media address for the file.
+        assert_eq!(opened, vec![(1, home), (1, media1), (2, dc2), (2, media2)]);
     });
 }

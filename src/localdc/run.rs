@@ -20,7 +20,7 @@ use super::faults::FaultSpec;
 use super::handler::{PasswordSetup, World};
 use super::media::Library;
 use super::objects::DcAddress;
-use super::server::{bind, bind_cdn, Servers};
+use super::server::{bind, bind_cdn, bind_media, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
 use crate::mtproto::transport::ProxySecret;
@@ -52,6 +52,8 @@ pub struct Options {
     pub cdn: bool,
     /// Fault seed.
     pub seed: u64,
+    /// Give every regular DC a second, media-only address (an OS-chosen port).
+    pub media_dcs: bool,
     /// Log connections and RPC errors.
     pub verbose: bool,
     /// MTProxy secret (hex, 16 bytes or dd + 16) every listener requires of obfuscated2.
@@ -128,6 +130,7 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
                 ip: addr.ip().to_string(),
                 port: addr.port(),
                 cdn: true,
+                media_only: false,
             });
             listeners.push((id, l));
         }
@@ -141,12 +144,32 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
                 ip: addr.ip().to_string(),
                 port: addr.port(),
                 cdn: false,
+                media_only: false,
             });
+        }
+        // The DC config file lists the regular addresses only; the media-only ones are
+        // announced by help.getConfig alone.
+        let config_dcs = dcs.clone();
+        if opts.media_dcs {
+            for d in config_dcs.iter() {
+                let (id, l) = bind_media(SocketAddr::new(opts.listen.ip(), 0), d.id).await?;
+                let addr = l
+                    .local_addr()
+                    .map_err(|e| LocalDcError::Other(e.to_string()))?;
+                dcs.push(DcAddress {
+                    id,
+                    ip: addr.ip().to_string(),
+                    port: addr.port(),
+                    cdn: false,
+                    media_only: true,
+                });
+                listeners.push((id, l));
+            }
         }
         if let Some(path) = &opts.write_config {
             let config = DcConfig {
                 rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
-                dcs: dcs
+                dcs: config_dcs
                     .iter()
                     .map(|d| DcEntry {
                         id: d.id,
@@ -164,8 +187,8 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             library.document_count(),
             library.channels().count(),
             opts.dcs,
-            dcs[0].port,
-            dcs[dcs.len() - 1].port
+            config_dcs[0].port,
+            config_dcs[config_dcs.len() - 1].port
         );
         if let Some(c) = &cdn_dc {
             eprintln!(

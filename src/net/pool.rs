@@ -112,6 +112,8 @@ pub struct PoolStats {
     pub home_changes: u32,
     /// Connections opened.
     pub connections: u32,
+    /// Each connection opened: its DC and the address it went to (the proxy's is not shown).
+    pub opened: Vec<(i32, SocketAddr)>,
 }
 
 /// The handle over every DC's connections. Clone it freely.
@@ -385,6 +387,7 @@ impl Pool {
     fn connected(&self, dc: i32, c: &Connected) -> Result<(), InvokeError> {
         let mut stats = lock(&self.inner.stats);
         stats.connections += 1;
+        stats.opened.push((dc, c.client.addr()));
         if c.key_exchange.is_some() {
             stats.key_exchanges += 1;
         }
