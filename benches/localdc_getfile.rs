@@ -104,6 +104,7 @@ fn serve_through_connection(
         keys: KeyStore::default(),
         salts: salts.clone(),
         seed: 0,
+        proxy_secret: None,
     });
     shared.keys.insert(1, key.clone());
     let mut conn = Connection::new(shared, 1, 1);

@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::Globals;
 
+pub mod proxy;
+pub use proxy::{Proxy, ProxyLinkError};
+
 /// Telegram's production RSA public key (fingerprint 0xd09d1d85de64fd85).
 pub const PRODUCTION_RSA_KEY: &str = "-----BEGIN RSA PUBLIC KEY-----
 MIIBCgKCAQEA6LszBcC1LGzyr992NzE0ieY+BSaOW622Aa9Bd4ZHLl+TuFQ4lo4g
@@ -205,6 +208,8 @@ pub struct ClientConfig {
     pub session_path: PathBuf,
     /// Longest FLOOD_WAIT done automatically.
     pub flood_wait_threshold_secs: u32,
+    /// The MTProxy every connection goes through (`--proxy`).
+    pub proxy: Option<Proxy>,
 }
 
 impl ClientConfig {
@@ -227,6 +232,7 @@ impl ClientConfig {
             }
         };
         let network = network_from_globals(g)?;
+        let proxy = proxy_from_globals(g)?;
         let session_path = match &g.session {
             Some(p) => p.clone(),
             None => crate::net::session_file::default_path()
@@ -239,6 +245,7 @@ impl ClientConfig {
             flood_wait_threshold_secs: file
                 .flood_wait_threshold
                 .unwrap_or(DEFAULT_FLOOD_WAIT_THRESHOLD_SECS),
+            proxy,
         })
     }
 
@@ -257,6 +264,15 @@ pub fn network_from_globals(g: &Globals) -> Result<Network, ConfigError> {
     } else {
         Ok(Network::production())
     }
+}
+
+/// The `--proxy` link, parsed.
+pub fn proxy_from_globals(g: &Globals) -> Result<Option<Proxy>, ConfigError> {
+    g.proxy
+        .as_deref()
+        .map(Proxy::parse)
+        .transpose()
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
 /// Reads a `tgmux local-dc --write-config` file.

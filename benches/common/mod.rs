@@ -28,6 +28,7 @@ impl LocalWorld {
                 ip: "127.0.0.1".into(),
                 port: 1,
                 cdn: false,
+                media_only: false,
             })
             .collect();
         let mut w = LocalWorld {

@@ -37,6 +37,15 @@ pub struct Args {
     /// Seed for deterministic faults.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Give every DC a second address, on a free port, announced by help.getConfig as
+    /// media_only (not written to --write-config).
+    #[arg(long)]
+    pub media_dcs: bool,
+    /// Act as an MTProxy too (for testing `--proxy`): obfuscated2 connections must use this
+    /// secret (hex: 16 bytes, or dd + 16 bytes) and are served as the DC their init names.
+    /// Other transports are accepted as before.
+    #[arg(long, value_name = "HEX")]
+    pub proxy_secret: Option<String>,
 }
 
 /// Runs the local DC until Ctrl-C.
@@ -51,7 +60,9 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         faults: args.faults.clone(),
         cdn: args.cdn,
         seed: args.seed,
+        media_dcs: args.media_dcs,
         verbose: g.verbose > 0,
+        proxy_secret: args.proxy_secret.clone(),
     };
     crate::localdc::run::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

@@ -42,13 +42,11 @@ fn err(e: impl std::fmt::Display) -> CliError {
 
 /// The pool for the global flags, and the config it came from.
 fn open_pool(g: &Globals, api_id: i32, cfg: &ClientConfig) -> Result<Pool, CliError> {
-    if g.proxy.is_some() {
-        return Err(CliError::new("--proxy is not supported yet"));
-    }
     let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
     pc.transport = transport_name(g.transport).to_string();
     pc.session_path = Some(cfg.session_path.clone());
     pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
+    pc.proxy = cfg.proxy.clone();
     Pool::open(pc).map_err(err)
 }
 

@@ -114,7 +114,9 @@ pub struct Globals {
     #[arg(long, global = true, value_enum, default_value_t = TransportKind::Intermediate)]
     pub transport: TransportKind,
 
-    /// MTProxy link: tg://proxy?server=..&port=..&secret=..
+    /// MTProxy link: tg://proxy?server=..&port=..&secret=.. (or https://t.me/proxy?..).
+    /// Secrets: 16 bytes hex, or dd + 16 bytes; fake-TLS (ee) is not supported. Every
+    /// connection then goes to the proxy as obfuscated2, whatever --transport says.
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{CliError, Globals, TransportKind};
-use crate::config::{network_from_globals, DcAddr, FileConfig, Network};
+use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::net::session_file::{self, SessionData};
 use crate::net::{connect, ConnectOptions, Connected, InvokeError};
@@ -187,9 +187,7 @@ async fn connect_dc(
 }
 
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
-    if g.proxy.is_some() {
-        return Err(CliError::new("ping: --proxy is not supported yet"));
-    }
+    let proxy = proxy_from_globals(g).map_err(|e| CliError::new(e.to_string()))?;
     let network = network_from_globals(g).map_err(|e| CliError::new(e.to_string()))?;
     let keys = network
         .rsa_keys
@@ -216,16 +214,30 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             opts.test = network.test;
             opts.transport = transport.to_string();
             opts.timeout = timeout;
+            opts.proxy = proxy.clone();
+            let via = match &proxy {
+                Some(p) => format!("{} via proxy {p}", dc.addr),
+                None => dc.addr.to_string(),
+            };
             let empty = SessionData::new(network.name.clone(), network.home);
             let connected = connect_dc(&mut opts, session.as_ref().unwrap_or(&empty))
                 .await
-                .map_err(|e| CliError::new(format!("DC {} ({}): {e}", dc.id, dc.addr)))?;
+                .map_err(|e| {
+                    let hint = match (&proxy, &e) {
+                        (Some(_), InvokeError::Closed | InvokeError::Timeout) => {
+                            " (wrong proxy secret, or the proxy cannot reach this DC?)"
+                        }
+                        _ => "",
+                    };
+                    CliError::new(format!("DC {} ({via}): {e}{hint}", dc.id))
+                })?;
             let mut rtts = Vec::with_capacity(args.count as usize);
             for _ in 0..args.count {
-                let rtt =
-                    connected.client.ping().await.map_err(|e| {
-                        CliError::new(format!("DC {} ({}): ping: {e}", dc.id, dc.addr))
-                    })?;
+                let rtt = connected
+                    .client
+                    .ping()
+                    .await
+                    .map_err(|e| CliError::new(format!("DC {} ({via}): ping: {e}", dc.id)))?;
                 rtts.push(rtt);
             }
             let crate::tl::enums::Config::Config(config) = &connected.config;

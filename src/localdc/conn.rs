@@ -27,7 +27,9 @@ use crate::mtproto::auth::{plain, AuthError};
 use crate::mtproto::session::{
     wire, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError,
 };
-use crate::mtproto::transport::{self, Codec, Frame, Kind, ServerConfig, TransportError};
+use crate::mtproto::transport::{
+    self, Codec, Frame, Kind, ProxySecret, ServerConfig, TransportError,
+};
 use crate::tl::{types, Identifiable, Serializable};
 
 use super::faults::Faults;
@@ -85,6 +87,9 @@ pub struct Shared {
     pub salts: SaltSchedule,
     /// Fault seed.
     pub seed: u64,
+    /// `--proxy-secret`: obfuscated2 connections must use this MTProxy secret, and each one
+    /// is served as the DC its init names (every listener acts as an MTProxy for all DCs).
+    pub proxy_secret: Option<ProxySecret>,
 }
 
 impl Shared {
@@ -149,6 +154,8 @@ pub struct Connection {
     /// The DC this connection reached.
     pub dc_id: i32,
     codec: Codec,
+    /// Whether `dc_id` is final (with `--proxy-secret`, the first frame's init may change it).
+    routed: bool,
     faults: Faults,
     shared: Arc<Shared>,
     handshake: Handshake,
@@ -177,7 +184,10 @@ impl Connection {
         let faults = Faults::new(shared.world.faults.clone(), shared.seed, dc_id, conn_no);
         Connection {
             dc_id,
-            codec: Codec::server(&ServerConfig::default()),
+            codec: Codec::server(&ServerConfig {
+                secret: shared.proxy_secret.clone(),
+            }),
+            routed: shared.proxy_secret.is_none(),
             faults,
             shared,
             handshake: Handshake::Idle,
@@ -214,6 +224,10 @@ impl Connection {
         self.codec.push(bytes);
         let now = unix(now);
         while let Some(frame) = self.codec.poll_frame().map_err(ConnError::Transport)? {
+            if !self.routed {
+                self.routed = true;
+                self.route();
+            }
             let Frame::Payload(payload) = frame else {
                 continue;
             };
@@ -234,6 +248,22 @@ impl Connection {
         }
         self.transmit(now, rng, out)?;
         Ok(Flow::Continue)
+    }
+
+    /// With `--proxy-secret`: serve an obfuscated2 connection as the regular DC its init
+    /// names (the sign, negative for media DCs, does not matter here; unknown ids keep the
+    /// listener's DC), as an MTProxy would forward it.
+    fn route(&mut self) {
+        if self.codec.is_obfuscated() != Some(true) {
+            return;
+        }
+        let Some(wire) = self.codec.dc_id() else {
+            return;
+        };
+        let id = i32::from(wire).abs();
+        if self.shared.world.dcs.iter().any(|d| d.id == id && !d.cdn) {
+            self.dc_id = id;
+        }
     }
 
     /// When [`Connection::on_timeout`] should run next, if ever.

@@ -188,7 +188,7 @@ impl World {
 
     /// Number of regular (non-CDN) DCs.
     pub fn dc_count(&self) -> usize {
-        self.dcs.iter().filter(|d| !d.cdn).count()
+        self.dcs.iter().filter(|d| !d.cdn && !d.media_only).count()
     }
 
     fn accounts(&self) -> std::sync::MutexGuard<'_, Accounts> {
@@ -976,6 +976,7 @@ mod tests {
                 ip: "127.0.0.1".into(),
                 port: 40000 + id as u16,
                 cdn: false,
+                media_only: false,
             })
             .collect();
         let mut world = World::new(library, dcs, FaultSpec::parse(faults).unwrap());
@@ -985,6 +986,7 @@ mod tests {
                 ip: "127.0.0.1".into(),
                 port: 40004,
                 cdn: true,
+                media_only: false,
             };
             world = world.with_cdn(dc, "CDN KEY PEM".into());
         }

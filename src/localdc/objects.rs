@@ -20,6 +20,8 @@ pub struct DcAddress {
     pub port: u16,
     /// A CDN DC.
     pub cdn: bool,
+    /// An extra address of a regular DC, for file transfers only (`--media-dcs`).
+    pub media_only: bool,
 }
 
 /// `user` for an account; `is_self` when sent to the account itself.
@@ -344,7 +346,7 @@ pub fn config(dcs: &[DcAddress], this_dc: i32, now: i32) -> enums::Config {
         .map(|d| {
             enums::DcOption::DcOption(types::DcOption {
                 ipv6: d.ip.contains(':'),
-                media_only: false,
+                media_only: d.media_only,
                 tcpo_only: false,
                 cdn: d.cdn,
                 r#static: false,

@@ -20,9 +20,10 @@ use super::faults::FaultSpec;
 use super::handler::{PasswordSetup, World};
 use super::media::Library;
 use super::objects::DcAddress;
-use super::server::{bind, bind_cdn, Servers};
+use super::server::{bind, bind_cdn, bind_media, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
+use crate::mtproto::transport::ProxySecret;
 
 /// How long each server salt is current.
 const SALT_PERIOD_SECS: i64 = 3600;
@@ -51,8 +52,12 @@ pub struct Options {
     pub cdn: bool,
     /// Fault seed.
     pub seed: u64,
+    /// Give every regular DC a second, media-only address (an OS-chosen port).
+    pub media_dcs: bool,
     /// Log connections and RPC errors.
     pub verbose: bool,
+    /// MTProxy secret (hex, 16 bytes or dd + 16) every listener requires of obfuscated2.
+    pub proxy_secret: Option<String>,
 }
 
 fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
@@ -68,6 +73,19 @@ fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
     }
 }
 
+/// `--proxy-secret HEX`: 16 bytes, or dd + 16 bytes.
+fn parse_proxy_secret(hex: &str) -> Result<ProxySecret, LocalDcError> {
+    let bad = |why: &str| LocalDcError::Other(format!("--proxy-secret: {why}"));
+    if hex.len() % 2 != 0 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("expected hex digits"));
+    }
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+        .collect();
+    ProxySecret::parse(&bytes).map_err(|e| bad(&e.to_string()))
+}
+
 /// Runs the server until Ctrl-C.
 pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     if opts.dcs == 0 || opts.dcs > MAX_DCS {
@@ -78,6 +96,11 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     }
     let spec = FaultSpec::parse(opts.faults.as_deref().unwrap_or(""))
         .map_err(|e| LocalDcError::Faults(e.0))?;
+    let proxy_secret = opts
+        .proxy_secret
+        .as_deref()
+        .map(parse_proxy_secret)
+        .transpose()?;
     let library = Library::scan(&opts.media, opts.dcs)?;
     let key = load_key(opts)?;
     let cdn_key = if opts.cdn {
@@ -107,6 +130,7 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
                 ip: addr.ip().to_string(),
                 port: addr.port(),
                 cdn: true,
+                media_only: false,
             });
             listeners.push((id, l));
         }
@@ -120,12 +144,32 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
                 ip: addr.ip().to_string(),
                 port: addr.port(),
                 cdn: false,
+                media_only: false,
             });
+        }
+        // The DC config file lists the regular addresses only; the media-only ones are
+        // announced by help.getConfig alone.
+        let config_dcs = dcs.clone();
+        if opts.media_dcs {
+            for d in config_dcs.iter() {
+                let (id, l) = bind_media(SocketAddr::new(opts.listen.ip(), 0), d.id).await?;
+                let addr = l
+                    .local_addr()
+                    .map_err(|e| LocalDcError::Other(e.to_string()))?;
+                dcs.push(DcAddress {
+                    id,
+                    ip: addr.ip().to_string(),
+                    port: addr.port(),
+                    cdn: false,
+                    media_only: true,
+                });
+                listeners.push((id, l));
+            }
         }
         if let Some(path) = &opts.write_config {
             let config = DcConfig {
                 rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
-                dcs: dcs
+                dcs: config_dcs
                     .iter()
                     .map(|d| DcEntry {
                         id: d.id,
@@ -143,8 +187,8 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             library.document_count(),
             library.channels().count(),
             opts.dcs,
-            dcs[0].port,
-            dcs[dcs.len() - 1].port
+            config_dcs[0].port,
+            config_dcs[config_dcs.len() - 1].port
         );
         if let Some(c) = &cdn_dc {
             eprintln!(
@@ -169,6 +213,7 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             keys: KeyStore::default(),
             salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
             seed: opts.seed,
+            proxy_secret,
         });
         let servers = Servers {
             listeners,

@@ -49,6 +49,16 @@ pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, L
     Ok(out)
 }
 
+/// Binds DC `id`'s media-only address on `addr` (port 0: any free port).
+pub async fn bind_media(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+    let l = TcpListener::bind(addr).await.map_err(|e| {
+        LocalDcError::Other(format!(
+            "cannot listen on {addr} for DC {id}'s media address: {e}"
+        ))
+    })?;
+    Ok((id, l))
+}
+
 /// Binds the CDN DC `id` on `addr`.
 pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
     let l = TcpListener::bind(addr).await.map_err(|e| {

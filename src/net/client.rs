@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::InvokeError;
+use crate::config::Proxy;
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::auth::client::{self as auth, DhGenOutcome};
 use crate::mtproto::auth::{plain, Finished};
@@ -148,6 +149,12 @@ pub struct ConnectOptions {
     /// Seconds added to the local clock before the session sees it: a test hook to play a
     /// client whose clock is wrong (0 for real use).
     pub clock_skew: i64,
+    /// An MTProxy to connect through instead of `addr`: the connection is then obfuscated2
+    /// keyed by its secret, with the wire DC id in the init (whatever `transport` says).
+    pub proxy: Option<Proxy>,
+    /// A file connection to a `media_only` address: the obfuscated2 init carries the DC id
+    /// negated, as MTProxy expects for media DCs (the key exchange keeps the plain id).
+    pub media: bool,
 }
 
 impl ConnectOptions {
@@ -167,6 +174,8 @@ impl ConnectOptions {
             reconnect_attempts: 0,
             keepalive: Some(DEFAULT_KEEPALIVE),
             clock_skew: 0,
+            proxy: None,
+            media: false,
         }
     }
 }
@@ -320,17 +329,28 @@ struct Io {
 impl Io {
     /// Opens the TCP connection and the transport (nothing is sent yet).
     async fn open(opts: &ConnectOptions) -> Result<(Io, String), InvokeError> {
-        let stream = tokio::time::timeout(opts.timeout, TcpStream::connect(opts.addr))
+        let connecting = async {
+            match &opts.proxy {
+                Some(p) => TcpStream::connect((p.host.as_str(), p.port)).await,
+                None => TcpStream::connect(opts.addr).await,
+            }
+        };
+        let stream = tokio::time::timeout(opts.timeout, connecting)
             .await
             .map_err(|_| InvokeError::Timeout)??;
         let _ = stream.set_nodelay(true);
-        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, false);
+        let dc_wire = auth::dc_wire_id(opts.dc_id, opts.test, opts.media);
         let dc_i16 = i16::try_from(dc_wire).map_err(|_| {
             InvokeError::Transport(transport::TransportError::Unsupported {
                 what: "a DC id that fits the obfuscated2 init",
             })
         })?;
-        let config = transport::ClientConfig::named(&opts.transport, dc_i16, None)?;
+        let config = match &opts.proxy {
+            Some(p) => {
+                transport::ClientConfig::named("obfuscated", dc_i16, Some(p.secret.clone()))?
+            }
+            None => transport::ClientConfig::named(&opts.transport, dc_i16, None)?,
+        };
         let mut rng = StdRng::from_entropy();
         let codec = Codec::client(&config, &mut rng)?;
         let transport_name = match &config.obfuscation {

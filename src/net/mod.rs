@@ -4,13 +4,16 @@
 //!   [`Client::invoke`] and [`Client::ping`].
 //! - [`pool`]: every DC's connections behind one handle: keys and logins per DC, flood waits,
 //!   login migration, the session file.
+//! - [`dc_options`]: the DC addresses `help.getConfig` announces, and which one to use.
 //! - [`session_file`] persists what a client remembers between runs.
 
 pub mod client;
+pub mod dc_options;
 mod error;
 pub mod pool;
 pub mod session_file;
 
 pub use client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
+pub use dc_options::DcOptions;
 pub use error::InvokeError;
 pub use pool::{Pool, PoolConfig, PoolStats};

@@ -21,9 +21,15 @@
 //! - **Lost authorization.** `AUTH_KEY_UNREGISTERED` / `SESSION_REVOKED` become
 //!   [`InvokeError::NotLoggedIn`] ("not logged in: run `tgmux login`"), after one re-import
 //!   attempt when the DC was thought authorized.
+//! - **DC addresses** come from the `config` every new connection gets (`help.getConfig`):
+//!   see [`super::dc_options`] for the choice (file calls from [`Pool::invoke_file`] use a
+//!   DC's `media_only` address, on connections of their own, when it has one). A DC the
+//!   server announces but the [`Network`] lacks is reachable that way; the network's static
+//!   addresses are used until (and where) nothing was learned. Kept in memory only.
 //! - **Reconnects** are the connection driver's (see [`ConnectOptions::reconnect_attempts`]).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,9 +38,10 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::client::{connect, Client, ConnectOptions, Connected, DEFAULT_TIMEOUT};
+use super::dc_options::DcOptions;
 use super::session_file::{self, LoggedIn, SessionData};
 use super::InvokeError;
-use crate::config::{Network, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
+use crate::config::{Network, Proxy, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::session::RpcErrorKind;
 use crate::tl::{enums, functions, RemoteCall};
@@ -64,6 +71,8 @@ pub struct PoolConfig {
     pub reconnect_attempts: u32,
     /// Seconds added to the local clock (a test hook; 0 in real use).
     pub clock_skew: i64,
+    /// The MTProxy every connection goes through (see [`ConnectOptions::proxy`]).
+    pub proxy: Option<Proxy>,
 }
 
 /// Default [`PoolConfig::flood_jitter`].
@@ -85,6 +94,7 @@ impl PoolConfig {
             timeout: DEFAULT_TIMEOUT,
             reconnect_attempts: 5,
             clock_skew: 0,
+            proxy: None,
         }
     }
 }
@@ -102,6 +112,8 @@ pub struct PoolStats {
     pub home_changes: u32,
     /// Connections opened.
     pub connections: u32,
+    /// Each connection opened: its DC and the address it went to (the proxy's is not shown).
+    pub opened: Vec<(i32, SocketAddr)>,
 }
 
 /// The handle over every DC's connections. Clone it freely.
@@ -117,7 +129,10 @@ struct Shared {
     config: PoolConfig,
     rsa_keys: Vec<RsaPublicKey>,
     session: Mutex<SessionData>,
-    dcs: Mutex<HashMap<i32, DcSlot>>,
+    /// Connections per (DC, media).
+    dcs: Mutex<HashMap<(i32, bool), DcSlot>>,
+    /// The DC addresses of the latest `config` received.
+    learned: Mutex<DcOptions>,
     next: AtomicUsize,
     authorizing: tokio::sync::Mutex<()>,
     /// Held from snapshot to rename, so a later save never loses to an older snapshot.
@@ -163,6 +178,7 @@ impl Pool {
                 rsa_keys,
                 session: Mutex::new(session),
                 dcs: Mutex::new(HashMap::new()),
+                learned: Mutex::new(DcOptions::default()),
                 next: AtomicUsize::new(0),
                 authorizing: tokio::sync::Mutex::new(()),
                 saving: Mutex::new(()),
@@ -213,7 +229,7 @@ impl Pool {
     fn refresh(&self, s: &mut SessionData) {
         let dcs: Vec<(i32, DcSlot)> = lock(&self.inner.dcs)
             .iter()
-            .map(|(k, v)| (*k, v.clone()))
+            .map(|(k, v)| (k.0, v.clone()))
             .collect();
         for (dc, slot) in dcs {
             let Ok(clients) = slot.try_lock() else {
@@ -292,26 +308,51 @@ impl Pool {
     /// A connection to `dc`, opened (and the DC's key made) if needed; round robin over the
     /// DC's connections.
     pub async fn client(&self, dc: i32) -> Result<Client, InvokeError> {
-        let slot = lock(&self.inner.dcs).entry(dc).or_default().clone();
+        self.client_for(dc, false).await
+    }
+
+    /// The DC addresses learned from `help.getConfig` so far.
+    pub fn dc_options(&self) -> DcOptions {
+        lock(&self.inner.learned).clone()
+    }
+
+    /// Where connections to `dc` go (`media`: file connections): a learned address, else
+    /// the network's.
+    pub fn address(&self, dc: i32, media: bool) -> Option<SocketAddr> {
+        lock(&self.inner.learned)
+            .choose(dc, media)
+            .or_else(|| self.inner.config.network.addr(dc))
+    }
+
+    /// [`Pool::client`] for file calls when `media`: connections of their own to the DC's
+    /// `media_only` address, when it has one (else the ordinary connections).
+    async fn client_for(&self, dc: i32, media: bool) -> Result<Client, InvokeError> {
+        let media = media && lock(&self.inner.learned).has_media(dc);
+        let slot = lock(&self.inner.dcs)
+            .entry((dc, media))
+            .or_default()
+            .clone();
         let mut clients = slot.lock().await;
         clients.retain(|c| !c.is_closed());
         while clients.len() < self.inner.config.connections_per_dc.max(1) {
-            let c = self.open_connection(dc).await?;
+            let c = self.open_connection(dc, media).await?;
             clients.push(c);
         }
         let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % clients.len();
         Ok(clients[i].clone())
     }
 
-    async fn open_connection(&self, dc: i32) -> Result<Client, InvokeError> {
+    async fn open_connection(&self, dc: i32, media: bool) -> Result<Client, InvokeError> {
         let cfg = &self.inner.config;
-        let addr = cfg.network.addr(dc).ok_or(InvokeError::UnknownDc(dc))?;
+        let addr = self.address(dc, media).ok_or(InvokeError::UnknownDc(dc))?;
         let mut opts = ConnectOptions::new(dc, addr, self.inner.rsa_keys.clone(), cfg.api_id);
         opts.test = cfg.network.test;
         opts.transport = cfg.transport.clone();
         opts.timeout = cfg.timeout;
         opts.reconnect_attempts = cfg.reconnect_attempts;
         opts.clock_skew = cfg.clock_skew;
+        opts.proxy = cfg.proxy.clone();
+        opts.media = media;
         let (key, salt, offset) = {
             let s = lock(&self.inner.session);
             let state = s.dc(dc);
@@ -346,10 +387,15 @@ impl Pool {
     fn connected(&self, dc: i32, c: &Connected) -> Result<(), InvokeError> {
         let mut stats = lock(&self.inner.stats);
         stats.connections += 1;
+        stats.opened.push((dc, c.client.addr()));
         if c.key_exchange.is_some() {
             stats.key_exchanges += 1;
         }
         drop(stats);
+        let learned = DcOptions::from_config(&c.config);
+        if !learned.is_empty() {
+            *lock(&self.inner.learned) = learned;
+        }
         let new_key = c.key_exchange.is_some();
         let key = *c.auth_key.as_bytes();
         {
@@ -377,10 +423,20 @@ impl Pool {
         dc: i32,
         request: &R,
     ) -> Result<R::Return, InvokeError> {
+        self.invoke_kind(dc, request, false).await
+    }
+
+    /// [`Pool::invoke_on`] on file connections when `media`.
+    async fn invoke_kind<R: RemoteCall>(
+        &self,
+        dc: i32,
+        request: &R,
+        media: bool,
+    ) -> Result<R::Return, InvokeError> {
         let mut reimported = false;
         loop {
             self.ensure_authorized(dc).await?;
-            match self.call(dc, request).await {
+            match self.call_kind(dc, request, media).await {
                 Err(InvokeError::NotLoggedIn(_))
                     if !reimported && dc != self.home_dc() && self.is_authorized(dc) =>
                 {
@@ -400,7 +456,7 @@ impl Pool {
         dc: i32,
         request: &R,
     ) -> Result<(R::Return, i32), InvokeError> {
-        match self.invoke_on(dc, request).await {
+        match self.invoke_kind(dc, request, true).await {
             Err(e)
                 if matches!(
                     e.rpc().map(|r| &r.kind),
@@ -408,7 +464,7 @@ impl Pool {
                 ) =>
             {
                 let target = e.migrate_dc().unwrap_or(dc);
-                Ok((self.invoke_on(target, request).await?, target))
+                Ok((self.invoke_kind(target, request, true).await?, target))
             }
             r => r.map(|v| (v, dc)),
         }
@@ -426,7 +482,7 @@ impl Pool {
                         | RpcErrorKind::NetworkMigrate { dc },
                     ) if *dc != self.home_dc() => {
                         let dc = *dc;
-                        if self.inner.config.network.addr(dc).is_none() {
+                        if self.address(dc, false).is_none() {
                             return Err(InvokeError::UnknownDc(dc));
                         }
                         self.update(|s| s.home_dc = dc)?;
@@ -478,10 +534,20 @@ impl Pool {
 
     /// One call with the flood-wait policy; lost authorizations become NotLoggedIn.
     async fn call<R: RemoteCall>(&self, dc: i32, request: &R) -> Result<R::Return, InvokeError> {
+        self.call_kind(dc, request, false).await
+    }
+
+    /// [`Pool::call`] on file connections when `media`.
+    async fn call_kind<R: RemoteCall>(
+        &self,
+        dc: i32,
+        request: &R,
+        media: bool,
+    ) -> Result<R::Return, InvokeError> {
         let cfg = &self.inner.config;
         let mut floods = 0u32;
         loop {
-            let client = self.client(dc).await?;
+            let client = self.client_for(dc, media).await?;
             let e = match client.invoke(request).await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
