@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use localdc_util::{start, start_with, LocalDc};
+use localdc_util::{one_line_error, s, start, start_with, stdout, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
@@ -51,35 +51,6 @@ fn tgmux_env(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
 
 fn tgmux(args: &[&str], stdin: &str) -> Output {
     tgmux_env(args, stdin, &[])
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "tgmux failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn one_line_error(out: &Output, needle: &str) {
-    assert!(!out.status.success(), "expected a failure");
-    assert!(
-        out.status.code().is_some_and(|c| c != 101),
-        "{:?}",
-        out.status
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<_> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    assert!(
-        lines[0].starts_with("tgmux: error: ") && lines[0].contains(needle),
-        "expected `{needle}` in: {err}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The global flags for `dc` and `session`, then `rest`.

@@ -5,70 +5,14 @@
 
 mod localdc_util;
 
-use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use localdc_util::{start_with, LocalDc};
+use localdc_util::{one_line_error, s, start_with, stdout, tgmux, LocalDc};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
 
 const KEY: &str = "00112233445566778899aabbccddeeff";
-
-/// Runs tgmux; a run that does not end within 60 s is killed and fails the test (a hang).
-fn tgmux(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("tgmux {args:?} hung: {err}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "tgmux failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn one_line_error(out: &Output, needle: &str) {
-    assert!(!out.status.success(), "expected a failure");
-    assert!(
-        out.status.code().is_some_and(|c| c != 101),
-        "{:?}",
-        out.status
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<_> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    assert!(
-        lines[0].starts_with("tgmux: error: ") && lines[0].contains(needle),
-        "expected `{needle}` in: {err}"
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {

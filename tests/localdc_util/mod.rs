@@ -2,10 +2,10 @@
 //! ports on 127.0.0.1, a scratch directory under CARGO_TARGET_TMPDIR, the DC config it writes.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A base port with `n` free consecutive ports after it.
@@ -131,4 +131,63 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
         dir,
         port,
     }
+}
+
+// ---- running the CLI ----
+
+/// Runs tgmux; a run that does not end within 60 s is killed and fails the test (a hang).
+pub fn tgmux(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("tgmux {args:?} hung: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The stdout of a run that must have succeeded.
+pub fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tgmux failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// A run that must have failed with one `tgmux: error: ...` line containing `needle`.
+pub fn one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    // A panic would print more than one line (and exit 101); a signal gives no code.
+    assert!(
+        out.status.code().is_some_and(|c| c != 101),
+        "{:?}",
+        out.status
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(
+        lines[0].starts_with("tgmux: error: ") && lines[0].contains(needle),
+        "expected `{needle}` in: {err}"
+    );
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
