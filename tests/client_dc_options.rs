@@ -3,10 +3,9 @@
 
 mod localdc_util;
 
-use localdc_util::{start_with_files, LocalDc};
+use localdc_util::{document, login_bot, start_with_files, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
-use tgmux::net::session_file::LoggedIn;
 use tgmux::net::{InvokeError, Pool, PoolConfig};
 use tgmux::tl::{enums, functions, types};
 
@@ -31,67 +30,6 @@ fn home_only(dc: &LocalDc) -> (Network, std::net::SocketAddr) {
     )
     .unwrap();
     (n, dc2)
-}
-
-async fn document(pool: &Pool, id: i32) -> types::Document {
-    let enums::contacts::ResolvedPeer::ResolvedPeer(r) = pool
-        .invoke(&functions::contacts::ResolveUsername {
-            username: "chan".into(),
-            referer: None,
-        })
-        .await
-        .unwrap();
-    let enums::Chat::Channel(c) = &r.chats[0] else {
-        panic!("a channel expected")
-    };
-    let m = pool
-        .invoke(&functions::channels::GetMessages {
-            channel: enums::InputChannel::InputChannel(types::InputChannel {
-                channel_id: c.id,
-                access_hash: c.access_hash.unwrap_or_default(),
-            }),
-            id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
-                id,
-            })],
-        })
-        .await
-        .unwrap();
-    let enums::messages::Messages::ChannelMessages(m) = m else {
-        panic!("channelMessages expected")
-    };
-    let enums::Message::Message(msg) = &m.messages[0] else {
-        panic!("a message expected")
-    };
-    let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
-        panic!("a document expected")
-    };
-    let Some(enums::Document::Document(d)) = &md.document else {
-        panic!("no document")
-    };
-    d.clone()
-}
-
-async fn login(pool: &Pool) {
-    let enums::auth::Authorization::Authorization(a) = pool
-        .invoke_login(&functions::auth::ImportBotAuthorization {
-            flags: 0,
-            api_id: 1,
-            api_hash: "x".into(),
-            bot_auth_token: "123456:secret".into(),
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("sign-up asked for a bot")
-    };
-    let enums::User::User(u) = a.user else {
-        panic!("empty user")
-    };
-    pool.set_logged_in(LoggedIn {
-        user_id: u.id,
-        bot: true,
-    })
-    .unwrap();
 }
 
 fn get_file(d: &types::Document) -> functions::upload::GetFile {
@@ -124,7 +62,7 @@ fn a_dc_announced_only_by_get_config_is_reachable() {
             pool.client(2).await.unwrap_err(),
             InvokeError::UnknownDc(2)
         ));
-        login(&pool).await;
+        login_bot(&pool, "123456:secret").await;
         // The home connection's config announced DC 2.
         assert_eq!(pool.address(2, false), Some(dc2));
         assert_eq!(pool.dc_options().choose(2, true), Some(dc2));
@@ -159,7 +97,7 @@ fn file_calls_use_media_only_addresses_on_connections_of_their_own() {
     let (network, dc2) = home_only(&dc);
     runtime().block_on(async {
         let pool = Pool::open(PoolConfig::new(network, 1)).unwrap();
-        login(&pool).await;
+        login_bot(&pool, "123456:secret").await;
         let media2 = pool.dc_options().choose(2, true).unwrap();
         assert_ne!(
             media2, dc2,

@@ -4,13 +4,12 @@
 
 mod localdc_util;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-use localdc_util::{one_line_error, s, start, start_with, stdout, LocalDc};
+use localdc_util::{one_line_error, s, start, start_with, stdout, wait_or_fail, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
@@ -34,19 +33,7 @@ fn tgmux_env(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
         let mut input = child.stdin.take().unwrap();
         let _ = input.write_all(stdin.as_bytes());
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("tgmux {args:?} hung: {err}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_or_fail(child, args)
 }
 
 fn tgmux(args: &[&str], stdin: &str) -> Output {

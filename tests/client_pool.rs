@@ -8,10 +8,10 @@ mod localdc_util;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use localdc_util::{start, start_with, start_with_files, LocalDc};
+use localdc_util::{document, login_bot, start, start_with, start_with_files, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
-use tgmux::net::session_file::{self, LoggedIn};
+use tgmux::net::session_file;
 use tgmux::net::{InvokeError, Pool, PoolConfig};
 use tgmux::tl::{enums, functions, types};
 
@@ -40,30 +40,6 @@ fn config(dc: &LocalDc, session: Option<&Path>) -> PoolConfig {
     let mut c = PoolConfig::new(network(dc), 1);
     c.session_path = session.map(Path::to_owned);
     c
-}
-
-async fn login_bot(pool: &Pool) -> i64 {
-    let enums::auth::Authorization::Authorization(a) = pool
-        .invoke_login(&functions::auth::ImportBotAuthorization {
-            flags: 0,
-            api_id: 1,
-            api_hash: "x".into(),
-            bot_auth_token: "123456:secret".into(),
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("sign-up asked for a bot")
-    };
-    let enums::User::User(u) = a.user else {
-        panic!("empty user")
-    };
-    pool.set_logged_in(LoggedIn {
-        user_id: u.id,
-        bot: true,
-    })
-    .unwrap();
-    u.id
 }
 
 fn get_self() -> functions::users::GetUsers {
@@ -104,7 +80,7 @@ fn login_moves_to_other_dcs_once_and_the_session_file_remembers() {
     let rt = runtime();
     rt.block_on(async {
         let pool = Pool::open(config(&dc, Some(&path))).unwrap();
-        let me = login_bot(&pool).await;
+        let me = login_bot(&pool, "123456:secret").await;
         assert_eq!(user_id(&pool.invoke(&get_self()).await.unwrap()), me);
         // DC 2 knows nothing of us until the login is moved there: once.
         assert_eq!(user_id(&pool.invoke_on(2, &get_self()).await.unwrap()), me);
@@ -347,7 +323,7 @@ fn a_lost_login_says_run_tgmux_login() {
                 .starts_with("not logged in: run `tgmux login`"),
             "{e}"
         );
-        login_bot(&pool).await;
+        login_bot(&pool, "123456:secret").await;
         pool.invoke_on(2, &get_self()).await.unwrap();
         pool.logout().await.unwrap();
         assert!(pool.logged_in().is_none());
@@ -364,45 +340,6 @@ fn a_lost_login_says_run_tgmux_login() {
         .all(|d| !d.authorized && d.auth_key.is_some()));
 }
 
-/// The document of message `id` of channel `chan`.
-async fn document(pool: &Pool, id: i32) -> types::Document {
-    let enums::contacts::ResolvedPeer::ResolvedPeer(r) = pool
-        .invoke(&functions::contacts::ResolveUsername {
-            username: "chan".into(),
-            referer: None,
-        })
-        .await
-        .unwrap();
-    let enums::Chat::Channel(c) = &r.chats[0] else {
-        panic!("a channel expected")
-    };
-    let m = pool
-        .invoke(&functions::channels::GetMessages {
-            channel: enums::InputChannel::InputChannel(types::InputChannel {
-                channel_id: c.id,
-                access_hash: c.access_hash.unwrap_or_default(),
-            }),
-            id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
-                id,
-            })],
-        })
-        .await
-        .unwrap();
-    let enums::messages::Messages::ChannelMessages(m) = m else {
-        panic!("channelMessages expected")
-    };
-    let enums::Message::Message(msg) = &m.messages[0] else {
-        panic!("a message expected")
-    };
-    let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
-        panic!("a document expected")
-    };
-    let Some(enums::Document::Document(d)) = &md.document else {
-        panic!("no document")
-    };
-    d.clone()
-}
-
 #[test]
 fn file_migrate_is_surfaced_and_routed() {
     // Message 2's document lives on DC 2 of 2.
@@ -410,7 +347,7 @@ fn file_migrate_is_surfaced_and_routed() {
     let dc = start_with_files("pool-filemigrate", 2, &[], files);
     runtime().block_on(async {
         let pool = Pool::open(config(&dc, None)).unwrap();
-        login_bot(&pool).await;
+        login_bot(&pool, "123456:secret").await;
         let d = document(&pool, 2).await;
         let request = functions::upload::GetFile {
             precise: false,
@@ -461,7 +398,7 @@ fn a_login_lost_on_another_dc_is_moved_again_once() {
     let dc = start("pool-reimport", 2);
     runtime().block_on(async {
         let pool = Pool::open(config(&dc, None)).unwrap();
-        let me = login_bot(&pool).await;
+        let me = login_bot(&pool, "123456:secret").await;
         assert_eq!(user_id(&pool.invoke_on(2, &get_self()).await.unwrap()), me);
         // DC 2 alone forgets us (the session still says authorized there).
         pool.invoke_on(2, &functions::auth::LogOut {})

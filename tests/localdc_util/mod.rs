@@ -6,7 +6,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+
 use std::time::{Duration, Instant};
+use tgmux::net::session_file::LoggedIn;
+use tgmux::net::Pool;
+use tgmux::tl::{enums, functions, types};
 
 /// A base port with `n` free consecutive ports after it.
 pub fn free_ports(n: u16) -> u16 {
@@ -137,13 +141,18 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
 
 /// Runs tgmux; a run that does not end within 60 s is killed and fails the test (a hang).
 pub fn tgmux(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    wait_or_fail(child, args)
+}
+
+/// Waits for a tgmux run; one that does not end within 60 s is killed and fails the test.
+pub fn wait_or_fail(mut child: Child, args: &[&str]) -> Output {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -190,4 +199,70 @@ pub fn one_line_error(out: &Output, needle: &str) {
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+// ---- pool calls ----
+
+/// Logs `pool` in as the bot of `token` (any `<digits>:<text>` on local-dc) and records it.
+pub async fn login_bot(pool: &Pool, token: &str) -> i64 {
+    let enums::auth::Authorization::Authorization(a) = pool
+        .invoke_login(&functions::auth::ImportBotAuthorization {
+            flags: 0,
+            api_id: 1,
+            api_hash: "x".into(),
+            bot_auth_token: token.into(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("sign-up asked for a bot")
+    };
+    let enums::User::User(u) = a.user else {
+        panic!("empty user")
+    };
+    pool.set_logged_in(LoggedIn {
+        user_id: u.id,
+        bot: true,
+    })
+    .unwrap();
+    u.id
+}
+
+/// The document of message `id` of channel `chan`.
+pub async fn document(pool: &Pool, id: i32) -> types::Document {
+    let enums::contacts::ResolvedPeer::ResolvedPeer(r) = pool
+        .invoke(&functions::contacts::ResolveUsername {
+            username: "chan".into(),
+            referer: None,
+        })
+        .await
+        .unwrap();
+    let enums::Chat::Channel(c) = &r.chats[0] else {
+        panic!("a channel expected")
+    };
+    let m = pool
+        .invoke(&functions::channels::GetMessages {
+            channel: enums::InputChannel::InputChannel(types::InputChannel {
+                channel_id: c.id,
+                access_hash: c.access_hash.unwrap_or_default(),
+            }),
+            id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
+                id,
+            })],
+        })
+        .await
+        .unwrap();
+    let enums::messages::Messages::ChannelMessages(m) = m else {
+        panic!("channelMessages expected")
+    };
+    let enums::Message::Message(msg) = &m.messages[0] else {
+        panic!("a message expected")
+    };
+    let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
+        panic!("a document expected")
+    };
+    let Some(enums::Document::Document(d)) = &md.document else {
+        panic!("no document")
+    };
+    d.clone()
 }
