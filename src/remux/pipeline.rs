@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::files::{copy_range, PosFile};
+use super::files::{BlockWriter, PosFile};
 use super::mkv_input::MkvInput;
 use super::mp4::demux::Mp4Demuxer;
 use super::mp4::fragmented::FragmentOut;
@@ -49,8 +49,9 @@ pub struct RemuxOptions {
     /// HEVC as hev1.
     pub hev1: bool,
     /// Payloads of at least this many bytes are copied from the input file to the output
-    /// file (`None`: 32 KiB). The output is the same for every value; tests use 0 and
-    /// `usize::MAX` to take either path everywhere.
+    /// file by the block writer rather than read by the demuxer (`None`: all of them). The
+    /// output is the same for every value; tests use 0 and `usize::MAX` to take either path
+    /// everywhere.
     pub copy_min: Option<usize>,
 }
 
@@ -84,10 +85,10 @@ pub enum Reading {
     },
 }
 
-/// Faststart's second pass copies payloads of at least this many bytes from the input file to
-/// the output inside the kernel (`copy_file_range` via `std::io::copy`) instead of reading and
-/// writing them; smaller ones are not worth the extra system calls (seek, copy, flush).
-const COPY_MIN: usize = 32 << 10;
+/// Faststart's second pass (and fragmented output to a file) leaves payloads of at least this
+/// many bytes unread by the demuxer; the [`BlockWriter`] reads them from the input file
+/// straight into its output buffer, runs of neighbouring payloads with one `pread`.
+const COPY_MIN: usize = 0;
 
 struct Input {
     demux: Demux,
@@ -328,35 +329,16 @@ pub fn write_faststart(
         .iter()
         .map(File::open)
         .collect::<Result<Vec<File>, _>>()?;
-    let file = File::create(out_path)?;
-    let mut writer =
-        FaststartWriter::new(std::io::BufWriter::with_capacity(4 << 20, file), header)?;
+    let mut writer = FaststartWriter::new(BlockWriter::new(File::create(out_path)?), header)?;
     while let Some((idx, p)) = inputs.next_packet()? {
         let src = inputs.input_of(idx).and_then(|i| sources.get(i));
         writer.write_from(idx, p, &mut |out, extent| match src {
-            Some(src) => copy_extent(src, extent, out),
+            Some(src) => Ok(out.put_extent(src, extent)?),
             None => Err(RemuxError::Unsupported("packet of no input".into())),
         })?;
     }
-    let buf = writer.finish()?;
-    // Flushed to the kernel, as cp and ffmpeg do; no fsync.
-    buf.into_inner()
-        .map_err(|e| RemuxError::Io(e.into_error()))?;
-    Ok(())
-}
-
-/// Copies `extent` of `src` to `out` (see [`copy_range`]).
-fn copy_extent(
-    src: &File,
-    extent: Extent,
-    out: &mut std::io::BufWriter<File>,
-) -> Result<(), RemuxError> {
-    let n = copy_range(src, extent.offset, extent.len as u64, out)?;
-    if n != extent.len as u64 {
-        return Err(RemuxError::Unsupported(
-            "input changed between the two passes".into(),
-        ));
-    }
+    // Written to the kernel, as cp and ffmpeg do; no fsync.
+    writer.finish()?.finish()?;
     Ok(())
 }
 
@@ -421,13 +403,11 @@ pub fn remux_files(
     match (output, &copy_from) {
         (Output::File(p), Some(src)) => {
             let mut out = CopyingOut {
-                out: std::io::BufWriter::with_capacity(4 << 20, File::create(p)?),
+                out: BlockWriter::new(File::create(p)?),
                 src,
             };
             mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
-            out.out
-                .into_inner()
-                .map_err(|e| RemuxError::Io(e.into_error()))?;
+            out.out.finish()?;
         }
         _ => {
             let mut sink: Box<dyn Write> = match output {
@@ -473,7 +453,7 @@ fn mux_fragments<O: FragmentOut>(
 
 /// Fragmented output to a file, copying the payloads the demuxer left unread from the input.
 struct CopyingOut<'a> {
-    out: std::io::BufWriter<File>,
+    out: BlockWriter<'a>,
     src: &'a File,
 }
 
@@ -484,7 +464,7 @@ impl FragmentOut for CopyingOut<'_> {
 
     fn put_payload(&mut self, data: &Bytes, omitted: Option<Extent>) -> Result<(), RemuxError> {
         match omitted {
-            Some(extent) => copy_extent(self.src, extent, &mut self.out),
+            Some(extent) => Ok(self.out.put_extent(self.src, extent)?),
             None => Ok(self.out.write_all(data)?),
         }
     }
