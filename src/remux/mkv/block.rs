@@ -22,38 +22,85 @@ fn truncated_block(at: u64) -> RemuxError {
     ebml::malformed(at, "block shorter than its header or lacing")
 }
 
-/// Parses a (Simple)Block body that starts at input offset `at`.
-pub fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
-    let (track, n, _) = ebml::read_vint(data).map_err(|e| match e {
-        HeaderError::NeedMore => truncated_block(at),
-        HeaderError::Invalid(what) => ebml::malformed(at, what),
-    })?;
-    let rest = &data[n..];
-    if rest.len() < 3 {
-        return Err(truncated_block(at));
+/// What a (Simple)Block body holds before its frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockHead {
+    pub track: u64,
+    /// Timestamp relative to the cluster, in Matroska units.
+    pub rel_timestamp: i16,
+    /// SimpleBlock keyframe bit (0x80); meaningless for a BlockGroup's Block.
+    pub keyframe_flag: bool,
+    /// Lacing: 0 none, 1 Xiph, 2 fixed, 3 EBML.
+    pub lacing: u8,
+    /// Bytes before the first frame.
+    pub len: usize,
+    /// Every frame's size, in order; they fill the body after `len`.
+    pub sizes: Vec<usize>,
+}
+
+/// Bytes of a block body being parsed: `data` may be only the first bytes of a body of
+/// `body_len`, so running past its end means either "need more" or "truncated".
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+/// Ran past the bytes given.
+struct Short;
+
+impl Cursor<'_> {
+    fn byte(&mut self) -> Result<u8, Short> {
+        let b = *self.data.get(self.pos).ok_or(Short)?;
+        self.pos += 1;
+        Ok(b)
     }
-    let rel_timestamp = i16::from_be_bytes([rest[0], rest[1]]);
-    let flags = rest[2];
-    let mut pos = n + 3;
+
+    fn vint(&mut self) -> Result<Result<u64, &'static str>, Short> {
+        match ebml::read_vint(self.data.get(self.pos..).unwrap_or(&[])) {
+            Ok((v, n, _)) => {
+                self.pos += n;
+                Ok(Ok(v))
+            }
+            Err(HeaderError::NeedMore) => Err(Short),
+            Err(HeaderError::Invalid(what)) => Ok(Err(what)),
+        }
+    }
+}
+
+/// Parses the head of a (Simple)Block body of `body_len` bytes that starts at input offset
+/// `at`, from its first bytes `data` (the whole body or a prefix of it). `Ok(None)`: `data`
+/// is a prefix too short to hold the head.
+pub fn parse_head(data: &[u8], body_len: usize, at: u64) -> Result<Option<BlockHead>, RemuxError> {
+    let data = &data[..data.len().min(body_len)];
+    let mut c = Cursor { data, pos: 0 };
+    match head(&mut c, body_len, at) {
+        Ok(h) => h.map(Some),
+        Err(Short) if data.len() < body_len => Ok(None),
+        Err(Short) => Err(truncated_block(at)),
+    }
+}
+
+fn head(c: &mut Cursor, body_len: usize, at: u64) -> Result<Result<BlockHead, RemuxError>, Short> {
+    let track = match c.vint()? {
+        Ok(t) => t,
+        Err(what) => return Ok(Err(ebml::malformed(at, what))),
+    };
+    let rel_timestamp = i16::from_be_bytes([c.byte()?, c.byte()?]);
+    let flags = c.byte()?;
     let lacing = (flags >> 1) & 3;
-    let frames = if lacing == 0 {
-        vec![data.slice(pos..)]
-    } else {
-        let count = usize::from(*data.get(pos).ok_or_else(|| truncated_block(at))?) + 1;
-        pos += 1;
+    let mut sizes: Vec<usize> = Vec::new();
+    if lacing != 0 {
+        let count = usize::from(c.byte()?) + 1;
         debug_assert!(count <= limits::MAX_LACED_FRAMES);
-        let mut sizes: Vec<usize> = Vec::with_capacity(count);
+        sizes.reserve(count);
         match lacing {
             // Xiph: each size but the last is a run of 255s plus a final byte.
             1 => {
                 for _ in 0..count - 1 {
                     let mut size = 0usize;
                     loop {
-                        let b = *data.get(pos).ok_or_else(|| truncated_block(at))?;
-                        pos += 1;
-                        size = size
-                            .checked_add(usize::from(b))
-                            .ok_or_else(|| truncated_block(at))?;
+                        let b = c.byte()?;
+                        size += usize::from(b); // at most 255 * body_len
                         if b != 255 {
                             break;
                         }
@@ -63,58 +110,79 @@ pub fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
             }
             // Fixed: equal sizes.
             2 => {
-                let total = data.len() - pos;
+                let total = body_len.saturating_sub(c.pos);
                 if total % count != 0 {
-                    return Err(ebml::malformed(
+                    return Ok(Err(ebml::malformed(
                         at,
                         "fixed-size lacing does not divide the block",
-                    ));
+                    )));
                 }
                 sizes.extend(std::iter::repeat_n(total / count, count - 1));
             }
             // EBML: first size as a vint, then signed differences.
             _ => {
                 if count > 1 {
-                    let (first, len, _) = ebml::read_vint(data.get(pos..).unwrap_or(&[]))
-                        .map_err(|_| truncated_block(at))?;
-                    pos += len;
-                    let mut size = i64::try_from(first).map_err(|_| truncated_block(at))?;
-                    sizes.push(usize::try_from(size).map_err(|_| truncated_block(at))?);
+                    let Ok(first) = c.vint()? else {
+                        return Ok(Err(truncated_block(at)));
+                    };
+                    let Ok(mut size) = i64::try_from(first) else {
+                        return Ok(Err(truncated_block(at)));
+                    };
+                    sizes.push(size as usize);
                     for _ in 1..count - 1 {
-                        let (raw, len, _) = ebml::read_vint(data.get(pos..).unwrap_or(&[]))
-                            .map_err(|_| truncated_block(at))?;
-                        pos += len;
+                        let before = c.pos;
+                        let Ok(raw) = c.vint()? else {
+                            return Ok(Err(truncated_block(at)));
+                        };
                         // Signed vint: subtract 2^(7*len-1) - 1.
+                        let len = c.pos - before;
                         let bias = (1i64 << (7 * len - 1)) - 1;
                         let delta = raw as i64 - bias;
-                        size = size
-                            .checked_add(delta)
-                            .filter(|&s| s >= 0)
-                            .ok_or_else(|| ebml::malformed(at, "negative EBML lace size"))?;
+                        match size.checked_add(delta).filter(|&s| s >= 0) {
+                            Some(s) => size = s,
+                            None => return Ok(Err(ebml::malformed(at, "negative EBML lace size"))),
+                        }
                         sizes.push(size as usize);
                     }
                 }
             }
         }
-        let mut frames = Vec::with_capacity(count);
-        for size in sizes {
-            let end = pos
-                .checked_add(size)
-                .filter(|&e| e <= data.len())
-                .ok_or_else(|| truncated_block(at))?;
-            frames.push(data.slice(pos..end));
-            pos = end;
-        }
-        if pos > data.len() {
-            return Err(truncated_block(at));
-        }
-        frames.push(data.slice(pos..));
-        frames
+    }
+    let len = c.pos;
+    let laced: Option<usize> = sizes.iter().try_fold(len, |a, s| a.checked_add(*s));
+    let Some(last) = laced.and_then(|used| body_len.checked_sub(used)) else {
+        return Ok(Err(truncated_block(at)));
     };
-    Ok(Block {
+    sizes.push(last);
+    Ok(Ok(BlockHead {
         track,
         rel_timestamp,
         keyframe_flag: flags & 0x80 != 0,
+        lacing,
+        len,
+        sizes,
+    }))
+}
+
+/// Parses a (Simple)Block body that starts at input offset `at`.
+pub fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
+    let Some(head) = parse_head(data, data.len(), at)? else {
+        return Err(truncated_block(at)); // not reached: the whole body was given
+    };
+    let mut pos = head.len;
+    let frames = head
+        .sizes
+        .iter()
+        .map(|&size| {
+            let frame = data.slice(pos..pos + size);
+            pos += size;
+            frame
+        })
+        .collect();
+    Ok(Block {
+        track: head.track,
+        rel_timestamp: head.rel_timestamp,
+        keyframe_flag: head.keyframe_flag,
         frames,
     })
 }

@@ -146,12 +146,12 @@ impl MkvDemuxer {
         }
     }
 
-    /// A demuxer that leaves payloads unread where it can: the payload (at least `min` bytes)
-    /// of a SimpleBlock without lacing, of a track stored as is and not text, after that
-    /// track's first packet. Its packet has empty `data` and names the payload's input extent
-    /// in `omitted`; the demuxer skips the payload like an unknown element, so a seekable
-    /// caller can jump over it (see [`skip_ahead`](Self::skip_ahead)). Every other block is
-    /// read as usual. Packets are those of a full read otherwise (times, flags, sizes).
+    /// A demuxer that leaves payloads unread where it can: the frames of a SimpleBlock (of at
+    /// least `min` bytes; laced too, but not laced Opus) of a track stored as is and not text,
+    /// after that track's first packet. Each of its packets has empty `data` and names the
+    /// frame's input extent in `omitted`; the demuxer skips the frames like an unknown
+    /// element, so a seekable caller can jump over them (see
+    /// [`skip_ahead`](Self::skip_ahead)). Every other block is read as usual. Packets are those of a full read otherwise (times, flags, sizes).
     pub fn index_only(min: usize) -> Self {
         MkvDemuxer {
             omit_from: Some(min),
@@ -545,7 +545,7 @@ impl MkvDemuxer {
                 };
                 let b = block::parse(&body, body_at)?;
                 let keyframe = b.keyframe_flag;
-                self.emit_block(b, None, keyframe, at, None)?;
+                self.emit_block(b, None, keyframe, at, &[])?;
                 Ok(Step::Continue)
             }
             ids::BLOCK_GROUP => {
@@ -575,7 +575,7 @@ impl MkvDemuxer {
                 let Some(b) = block else {
                     return Err(ebml::malformed(at, "BlockGroup without a Block"));
                 };
-                self.emit_block(b, duration, !has_reference, at, None)?;
+                self.emit_block(b, duration, !has_reference, at, &[])?;
                 Ok(Step::Continue)
             }
             ids::CLUSTER | ids::SEGMENT | ids::EBML => Err(ebml::malformed(
@@ -587,9 +587,10 @@ impl MkvDemuxer {
     }
 
     /// Index-only reading of the SimpleBlock whose header `h` is at the front of the buffer:
-    /// when its payload may be left unread, emits its packet from the block header alone and
-    /// skips the payload. `None`: read the block in full instead (laced, stored encoded, text,
-    /// a track's first block, or anything unusual, which the full path then reports).
+    /// when its payload may be left unread, emits its packets (one per laced frame) from the
+    /// block's head alone and skips the frames. `None`: read the block in full instead (stored
+    /// encoded, text, laced Opus (its frame durations come from the frames), a track's first
+    /// block, or anything unusual, which the full path then reports).
     fn omit_payload(&mut self, h: Header, min: usize) -> Result<Option<Step>, RemuxError> {
         let at = self.buf_at;
         let Some(size) = h
@@ -598,48 +599,46 @@ impl MkvDemuxer {
         else {
             return Ok(None);
         };
-        let avail = (self.buf.len() - h.len).min(size as usize);
-        let head = &self.buf[h.len..h.len + avail];
-        // Track number (vint), 16-bit relative timestamp, flags.
-        let (track, n) = match ebml::read_vint(head) {
-            Ok((track, n, _)) => (track, n),
-            Err(HeaderError::NeedMore) if (avail as u64) < size => return Ok(Some(Step::NeedMore)),
+        let size = size as usize; // <= MAX_BLOCK
+        let avail = (self.buf.len() - h.len).min(size);
+        let head = match block::parse_head(&self.buf[h.len..h.len + avail], size, at + h.len as u64)
+        {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(Some(Step::NeedMore)),
             Err(_) => return Ok(None),
         };
-        let header_len = n + 3;
-        if head.len() < header_len {
-            return Ok(if (avail as u64) < size {
-                Some(Step::NeedMore)
-            } else {
-                None
-            });
-        }
-        let flags = head[n + 2];
-        let lacing = (flags >> 1) & 3;
         let omittable = self
             .tracks
             .iter()
-            .find(|t| t.number == track)
-            .is_some_and(|t| t.sizes_only && t.seen && t.decoder.is_some());
-        if lacing != 0 || !omittable {
+            .find(|t| t.number == head.track)
+            .is_some_and(|t| {
+                t.sizes_only && t.seen && t.decoder.is_some() && !(t.opus && head.lacing != 0)
+            });
+        if !omittable {
             return Ok(None);
         }
+        let consumed = h.len + head.len;
+        let mut offset = at + consumed as u64;
+        let extents: Vec<Extent> = head
+            .sizes
+            .iter()
+            .map(|&len| {
+                let e = Extent { offset, len };
+                offset += len as u64;
+                e
+            })
+            .collect();
         let b = block::Block {
-            track,
-            rel_timestamp: i16::from_be_bytes([head[n], head[n + 1]]),
-            keyframe_flag: flags & 0x80 != 0,
-            frames: vec![Bytes::new()],
-        };
-        let consumed = h.len + header_len;
-        let extent = Extent {
-            offset: at + consumed as u64,
-            len: (size - header_len as u64) as usize, // size <= MAX_BLOCK
+            track: head.track,
+            rel_timestamp: head.rel_timestamp,
+            keyframe_flag: head.keyframe_flag,
+            frames: vec![Bytes::new(); extents.len()],
         };
         let keyframe = b.keyframe_flag;
-        self.emit_block(b, None, keyframe, at, Some(extent))?;
+        self.emit_block(b, None, keyframe, at, &extents)?;
         self.buf.advance(consumed);
         self.buf_at += consumed as u64;
-        self.skip = extent.len as u64;
+        self.skip = (size - head.len) as u64;
         Ok(Some(Step::Continue))
     }
 
@@ -726,15 +725,15 @@ impl MkvDemuxer {
         Ok(())
     }
 
-    /// Turns a block into packets, one per laced frame. `omitted`: the payload of an unlaced
-    /// block read index-only (its one frame is then empty).
+    /// Turns a block into packets, one per laced frame. `omitted`: for a block read
+    /// index-only, each frame's input extent (its frames are then empty); else empty.
     fn emit_block(
         &mut self,
         b: block::Block,
         block_duration: Option<u64>,
         keyframe: bool,
         at: u64,
-        omitted: Option<Extent>,
+        omitted: &[Extent],
     ) -> Result<(), RemuxError> {
         let Some(ti) = self.tracks.iter().position(|t| t.number == b.track) else {
             return Ok(()); // A block for a track not in Tracks: ignored, as players do.
@@ -757,6 +756,7 @@ impl MkvDemuxer {
         let offset =
             |i: u64| -> Option<i64> { offsets.as_ref().and_then(|o| o.get(i as usize).copied()) };
         for (i, frame) in b.frames.into_iter().enumerate() {
+            let omitted = omitted.get(i).copied();
             let i = i as u64;
             let start = offset(i).unwrap_or(0);
             let units = base.checked_add(start).ok_or_else(overflow)?;
