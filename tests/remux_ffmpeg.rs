@@ -837,6 +837,32 @@ fn fragmented_to_stdout_streams() {
     let path = dir.path("stdout.mp4");
     std::fs::write(&path, &out).unwrap();
     assert_eq!(av(&streams(&path)).len(), 2);
+    // From a file, stdout gets the bytes a file output gets (payloads read by the block
+    // writer), and so does a pipe input (every payload through the demuxer).
+    let file_out = dir.path("file.mp4");
+    let (ok, _, err) = run(
+        Command::new(BIN)
+            .arg("remux")
+            .arg(&input)
+            .arg("-o")
+            .arg(&file_out)
+            .args(["--fragmented", "--fragment-duration", "1"]),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read(&file_out).unwrap() == out,
+        "stdout and file outputs differ"
+    );
+    let (ok, piped, err) = run(
+        Command::new("sh").arg("-c").arg(format!(
+            "cat '{}' | '{BIN}' remux - -o - --fragmented --fragment-duration 1",
+            input.display()
+        )),
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{err}");
+    assert!(piped == out, "stdin and file inputs give different outputs");
     let moofs = out.windows(4).filter(|w| w == b"moof").count();
     assert!(
         (2..=3).contains(&moofs),

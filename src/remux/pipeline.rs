@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -378,12 +379,13 @@ pub fn remux_files(
         }
         return write_faststart(paths, &header, out_path, copy_min);
     }
-    // One input file to a file: large payloads are copied file to file, as in faststart.
-    let copy_from = match output {
-        Output::File(_) if paths.len() == 1 && all_regular_files(paths) => {
-            Some(File::open(&paths[0])?)
-        }
-        _ => None,
+    // One input file: payloads are read from it by the block writer, as in faststart. (From
+    // a pipe, every payload goes through the demuxer and each fragment is written as soon as
+    // it is complete, so a live stream's reader sees it.)
+    let copy_from = if paths.len() == 1 && all_regular_files(paths) {
+        Some(File::open(&paths[0])?)
+    } else {
+        None
     };
     let reading = match copy_from {
         Some(_) => Reading::Index { min: copy_min },
@@ -404,6 +406,16 @@ pub fn remux_files(
         (Output::File(p), Some(src)) => {
             let mut out = CopyingOut {
                 out: BlockWriter::new(File::create(p)?),
+                src,
+            };
+            mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
+            out.out.finish()?;
+        }
+        (Output::Stdout, Some(src)) => {
+            // Our own descriptor for stdout: whole blocks, no line buffering.
+            let stdout = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+            let mut out = CopyingOut {
+                out: BlockWriter::new(stdout),
                 src,
             };
             mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
@@ -451,13 +463,13 @@ fn mux_fragments<O: FragmentOut>(
     after(out)
 }
 
-/// Fragmented output to a file, copying the payloads the demuxer left unread from the input.
-struct CopyingOut<'a> {
-    out: BlockWriter<'a>,
+/// Fragmented output from one input file, the payloads the demuxer left unread read from it.
+struct CopyingOut<'a, W: Write + Send + 'static> {
+    out: BlockWriter<'a, W>,
     src: &'a File,
 }
 
-impl FragmentOut for CopyingOut<'_> {
+impl<W: Write + Send + 'static> FragmentOut for CopyingOut<'_, W> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError> {
         Ok(self.out.write_all(bytes)?)
     }
