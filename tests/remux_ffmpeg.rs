@@ -468,6 +468,11 @@ fn expect_clean_error(dir: &TempDir, input: &Path) {
             input.display()
         );
         assert!(err.starts_with("tgmux: error: "), "{err}");
+        assert!(
+            !out.exists(),
+            "{}: a failed remux left its output",
+            input.display()
+        );
     }
 }
 
@@ -503,6 +508,28 @@ fn malformed_inputs_give_clean_errors() {
         let p = dir.path(name);
         std::fs::write(&p, data).unwrap();
         expect_clean_error(&dir, &p);
+    }
+    // A failed remux removes what it wrote, but never an output that is not a regular file.
+    let fifo = dir.path("out.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for frag in [false, true] {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("remux")
+            .arg(dir.path("garbage.bin"))
+            .arg("-o")
+            .arg(&fifo);
+        if frag {
+            cmd.arg("--fragmented");
+        }
+        let (ok, _, err) = run(&mut cmd, Duration::from_secs(30));
+        assert!(!ok && err.trim().lines().count() == 1, "{err}");
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(&fifo).map(|m| m.file_type().is_fifo());
+        assert!(matches!(kind, Ok(true)), "the FIFO output was removed");
     }
     // Matroska: truncated anywhere (a download cut short) and EBML magic followed by garbage.
     let mkv = ffmpeg(

@@ -50,10 +50,15 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
         hev1: args.hev1,
         copy_min: None,
     };
+    // A half-written MP4 is removed on failure, but never an output that is not a regular
+    // file (`/dev/null`, a FIFO, a device).
+    let removable = match &output {
+        Output::File(p) => std::fs::metadata(p).map_or(true, |m| m.is_file()),
+        Output::Stdout => false,
+    };
     let mut warn = |w: &str| eprintln!("tgmux: warning: {w}");
     remux_files(&args.inputs, &output, &opts, &mut warn).map_err(|e| {
-        if let Output::File(p) = &output {
-            // Do not leave a half-written MP4 behind.
+        if let (Output::File(p), true) = (&output, removable) {
             let _ = std::fs::remove_file(p);
         }
         CliError::new(format!("remux: {e}"))

@@ -402,26 +402,21 @@ pub fn remux_files(
             fragment_duration: opts.fragment_duration,
         },
     );
-    match (output, &copy_from) {
-        (Output::File(p), Some(src)) => {
+    match &copy_from {
+        Some(src) => {
+            let file = match output {
+                Output::File(p) => File::create(p)?,
+                // Our own descriptor for stdout: whole blocks, no line buffering.
+                Output::Stdout => File::from(std::io::stdout().as_fd().try_clone_to_owned()?),
+            };
             let mut out = CopyingOut {
-                out: BlockWriter::new(File::create(p)?),
+                out: BlockWriter::new(file),
                 src,
             };
             mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
             out.out.finish()?;
         }
-        (Output::Stdout, Some(src)) => {
-            // Our own descriptor for stdout: whole blocks, no line buffering.
-            let stdout = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
-            let mut out = CopyingOut {
-                out: BlockWriter::new(stdout),
-                src,
-            };
-            mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
-            out.out.finish()?;
-        }
-        _ => {
+        None => {
             let mut sink: Box<dyn Write> = match output {
                 Output::File(p) => Box::new(File::create(p)?),
                 Output::Stdout => Box::new(std::io::stdout().lock()),
@@ -464,12 +459,12 @@ fn mux_fragments<O: FragmentOut>(
 }
 
 /// Fragmented output from one input file, the payloads the demuxer left unread read from it.
-struct CopyingOut<'a, W: Write + Send + 'static> {
-    out: BlockWriter<'a, W>,
+struct CopyingOut<'a> {
+    out: BlockWriter<'a>,
     src: &'a File,
 }
 
-impl<W: Write + Send + 'static> FragmentOut for CopyingOut<'_, W> {
+impl FragmentOut for CopyingOut<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), RemuxError> {
         Ok(self.out.write_all(bytes)?)
     }
