@@ -509,6 +509,28 @@ fn malformed_inputs_give_clean_errors() {
         std::fs::write(&p, data).unwrap();
         expect_clean_error(&dir, &p);
     }
+    // An output that is an input (by name, a symlink or a hard link) is refused before
+    // anything is written, and the input is left as it was.
+    let same = dir.path("same.mov");
+    std::fs::write(&same, &bytes).unwrap();
+    std::os::unix::fs::symlink(&same, dir.path("same-link.mp4")).unwrap();
+    std::fs::hard_link(&same, dir.path("same-hard.mp4")).unwrap();
+    for out in ["same.mov", "same-link.mp4", "same-hard.mp4"] {
+        for frag in [false, true] {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("remux").arg(&same).arg("-o").arg(dir.path(out));
+            if frag {
+                cmd.arg("--fragmented");
+            }
+            let (ok, _, err) = run(&mut cmd, Duration::from_secs(30));
+            assert!(!ok && err.trim().lines().count() == 1, "{out}: {err}");
+            assert!(err.contains("the output is the input"), "{out}: {err}");
+            assert!(
+                std::fs::read(&same).unwrap() == bytes,
+                "{out}: the input was changed"
+            );
+        }
+    }
     // A failed remux removes what it wrote, but never an output that is not a regular file.
     let fifo = dir.path("out.fifo");
     assert!(Command::new("mkfifo")

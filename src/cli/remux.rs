@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, Globals};
-use crate::remux::pipeline::{remux_files, Output, RemuxOptions};
+use crate::remux::pipeline::{input_at, remux_files, Output, RemuxOptions};
 
 /// Remux MKV/WebM/MOV/MP4 inputs into one MP4, copying every packet.
 #[derive(Debug, clap::Args)]
@@ -51,9 +51,12 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
         copy_min: None,
     };
     // A half-written MP4 is removed on failure, but never an output that is not a regular
-    // file (`/dev/null`, a FIFO, a device).
+    // file (`/dev/null`, a FIFO, a device) or that is an input (refused before writing).
     let removable = match &output {
-        Output::File(p) => std::fs::metadata(p).map_or(true, |m| m.is_file()),
+        Output::File(p) => {
+            std::fs::metadata(p).map_or(true, |m| m.is_file())
+                && input_at(&args.inputs, p).is_none()
+        }
         Output::Stdout => false,
     };
     let mut warn = |w: &str| eprintln!("tgmux: warning: {w}");

@@ -343,6 +343,13 @@ pub fn write_faststart(
     Ok(())
 }
 
+fn output_path(output: &Output) -> Option<&Path> {
+    match output {
+        Output::File(p) => Some(p),
+        Output::Stdout => None,
+    }
+}
+
 /// Where the MP4 goes.
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -350,6 +357,18 @@ pub enum Output {
     File(PathBuf),
     /// Standard output (fragmented only).
     Stdout,
+}
+
+/// The input that `out` is (the same file through any path or link), if any: writing the
+/// output there would destroy the input before it is read.
+pub fn input_at<'a>(paths: &'a [PathBuf], out: &Path) -> Option<&'a Path> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let out = id(out)?;
+    paths
+        .iter()
+        .find(|p| p.as_os_str() != "-" && id(p) == Some(out))
+        .map(PathBuf::as_path)
 }
 
 /// Remux `paths` into one MP4. `warn` receives one line per dropped track.
@@ -361,6 +380,12 @@ pub fn remux_files(
 ) -> Result<(), RemuxError> {
     let entry = EntryOptions { hev1: opts.hev1 };
     let copy_min = opts.copy_min.unwrap_or(COPY_MIN);
+    if let Some(input) = input_at(paths, output_path(output).unwrap_or(Path::new(""))) {
+        return Err(RemuxError::Unsupported(format!(
+            "the output is the input {}: write to another file",
+            input.display()
+        )));
+    }
     if !opts.fragmented {
         let Output::File(out_path) = output else {
             return Err(RemuxError::Unsupported(
