@@ -111,6 +111,21 @@ pub struct MkvDemuxer {
     cues: Vec<CuePoint>,
     /// See [`MkvDemuxer::index_only`]: payloads of at least this many bytes may be omitted.
     omit_from: Option<usize>,
+    /// The BlockGroup being read child by child (index-only reading only).
+    group: Option<Group>,
+}
+
+/// A BlockGroup read child by child, so that its Block's frames can be skipped: what its
+/// children said so far. Its packets are emitted when it closes.
+#[derive(Debug)]
+struct Group {
+    /// Input offset of the BlockGroup.
+    at: u64,
+    block: Option<block::Block>,
+    /// The Block's frames' extents when they were left unread, else empty.
+    extents: Vec<Extent>,
+    duration: Option<u64>,
+    has_reference: bool,
 }
 
 impl Default for MkvDemuxer {
@@ -143,12 +158,13 @@ impl MkvDemuxer {
             queue: VecDeque::new(),
             cues: Vec::new(),
             omit_from: None,
+            group: None,
         }
     }
 
-    /// A demuxer that leaves payloads unread where it can: the frames of a SimpleBlock (of at
-    /// least `min` bytes; laced too, but not laced Opus) of a track stored as is and not text,
-    /// after that track's first packet. Each of its packets has empty `data` and names the
+    /// A demuxer that leaves payloads unread where it can: the frames of a SimpleBlock or of
+    /// a BlockGroup's Block (of at least `min` bytes; laced too, but not laced Opus) of a
+    /// track stored as is and not text, after that track's first packet. Each of its packets has empty `data` and names the
     /// frame's input extent in `omitted`; the demuxer skips the frames like an unknown
     /// element, so a seekable caller can jump over them (see
     /// [`skip_ahead`](Self::skip_ahead)). Every other block is read as usual. Packets are those of a full read otherwise (times, flags, sizes).
@@ -416,6 +432,7 @@ impl MkvDemuxer {
         match parent.map(|p| p.id) {
             None => self.top_level(h),
             Some(ids::SEGMENT) => self.segment_child(h),
+            Some(ids::BLOCK_GROUP) => self.group_child(h),
             Some(_) => self.cluster_child(h),
         }
     }
@@ -548,6 +565,23 @@ impl MkvDemuxer {
                 self.emit_block(b, None, keyframe, at, &[])?;
                 Ok(Step::Continue)
             }
+            ids::BLOCK_GROUP
+                if self.omit_from.is_some_and(|min| {
+                    h.size
+                        .is_some_and(|s| s <= limits::MAX_BLOCK && s >= min as u64)
+                }) =>
+            {
+                // Index-only: read it child by child (see `group_child`).
+                self.group = Some(Group {
+                    at: self.buf_at,
+                    block: None,
+                    extents: Vec::new(),
+                    duration: None,
+                    has_reference: false,
+                });
+                self.enter(h);
+                Ok(Step::Continue)
+            }
             ids::BLOCK_GROUP => {
                 let at = self.buf_at;
                 let Some((body, body_at)) =
@@ -586,12 +620,88 @@ impl MkvDemuxer {
         }
     }
 
+    /// A child of a BlockGroup read index-only: the Block's frames are skipped where
+    /// [`omit_payload`](Self::omit_payload) allows, the rest is read as the full path reads it.
+    fn group_child(&mut self, h: Header) -> Result<Step, RemuxError> {
+        match h.id {
+            ids::BLOCK => {
+                let min = self.omit_from.unwrap_or(usize::MAX);
+                if let Some((step, omitted)) = self.omit_frames(h, min)? {
+                    if let (Some(g), Some((b, extents))) = (&mut self.group, omitted) {
+                        (g.block, g.extents) = (Some(b), extents);
+                    }
+                    return Ok(step);
+                }
+                let Some((body, body_at)) = self.take_element(h, limits::MAX_BLOCK, "Block")?
+                else {
+                    return Ok(Step::NeedMore);
+                };
+                let b = block::parse(&body, body_at)?;
+                if let Some(g) = &mut self.group {
+                    (g.block, g.extents) = (Some(b), Vec::new());
+                }
+                Ok(Step::Continue)
+            }
+            ids::BLOCK_DURATION => {
+                let Some((body, at)) = self.take_element(h, limits::MAX_INT, "BlockDuration")?
+                else {
+                    return Ok(Step::NeedMore);
+                };
+                let d = ebml::uint(&body, at)?;
+                if let Some(g) = &mut self.group {
+                    g.duration = Some(d);
+                }
+                Ok(Step::Continue)
+            }
+            ids::REFERENCE_BLOCK => {
+                if let Some(g) = &mut self.group {
+                    g.has_reference = true;
+                }
+                self.skip_element(h, "ReferenceBlock")
+            }
+            _ => self.skip_element(h, "BlockGroup child"),
+        }
+    }
+
+    /// Emits the packets of the BlockGroup read child by child that ends here.
+    fn close_group(&mut self) -> Result<(), RemuxError> {
+        let Some(g) = self.group.take() else {
+            return Ok(());
+        };
+        let Some(b) = g.block else {
+            return Err(ebml::malformed(g.at, "BlockGroup without a Block"));
+        };
+        self.emit_block(b, g.duration, !g.has_reference, g.at, &g.extents)
+    }
+
     /// Index-only reading of the SimpleBlock whose header `h` is at the front of the buffer:
-    /// when its payload may be left unread, emits its packets (one per laced frame) from the
-    /// block's head alone and skips the frames. `None`: read the block in full instead (stored
-    /// encoded, text, laced Opus (its frame durations come from the frames), a track's first
-    /// block, or anything unusual, which the full path then reports).
+    /// emits its packets from the block's head alone where [`omit_frames`](Self::omit_frames)
+    /// allows. `None`: read it in full instead.
     fn omit_payload(&mut self, h: Header, min: usize) -> Result<Option<Step>, RemuxError> {
+        let at = self.buf_at;
+        Ok(match self.omit_frames(h, min)? {
+            Some((step, Some((b, extents)))) => {
+                let keyframe = b.keyframe_flag;
+                self.emit_block(b, None, keyframe, at, &extents)?;
+                Some(step)
+            }
+            Some((step, None)) => Some(step),
+            None => None,
+        })
+    }
+
+    /// The head of the (Simple)Block whose header `h` is at the front of the buffer, when its
+    /// frames may be left unread: the block (with empty frames) and each frame's input
+    /// extent; the demuxer then skips the frames. `None`: read the block in full instead
+    /// (stored encoded, text, laced Opus (its frame durations come from the frames), a
+    /// track's first block, or anything unusual, which the full path then reports).
+    /// `Some((NeedMore, None))`: the head has not arrived yet.
+    #[allow(clippy::type_complexity)]
+    fn omit_frames(
+        &mut self,
+        h: Header,
+        min: usize,
+    ) -> Result<Option<(Step, Option<(block::Block, Vec<Extent>)>)>, RemuxError> {
         let at = self.buf_at;
         let Some(size) = h
             .size
@@ -604,7 +714,7 @@ impl MkvDemuxer {
         let head = match block::parse_head(&self.buf[h.len..h.len + avail], size, at + h.len as u64)
         {
             Ok(Some(head)) => head,
-            Ok(None) => return Ok(Some(Step::NeedMore)),
+            Ok(None) => return Ok(Some((Step::NeedMore, None))),
             Err(_) => return Ok(None),
         };
         let omittable = self
@@ -634,19 +744,23 @@ impl MkvDemuxer {
             keyframe_flag: head.keyframe_flag,
             frames: vec![Bytes::new(); extents.len()],
         };
-        let keyframe = b.keyframe_flag;
-        self.emit_block(b, None, keyframe, at, &extents)?;
         self.buf.advance(consumed);
         self.buf_at += consumed as u64;
         self.skip = (size - head.len) as u64;
-        Ok(Some(Step::Continue))
+        Ok(Some((Step::Continue, Some((b, extents)))))
     }
 
     /// Closes `open[i..]`; closing the Segment ends the stream (later data is ignored).
     fn close_from(&mut self, i: usize) -> Result<(), RemuxError> {
+        if self.open[i..].iter().any(|o| o.id == ids::BLOCK_GROUP) {
+            self.close_group()?;
+        }
         let closes_segment = self.open[i..].iter().any(|o| o.id == ids::SEGMENT);
+        let only_group = self.open[i..].iter().all(|o| o.id == ids::BLOCK_GROUP);
         self.open.truncate(i);
-        self.cluster_timestamp = None;
+        if !only_group {
+            self.cluster_timestamp = None;
+        }
         if closes_segment {
             self.end_segment()?;
         }
