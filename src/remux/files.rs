@@ -58,10 +58,10 @@ impl Seek for PosFile {
 /// write starts on a page boundary of the output file. Blocks are kept small so that all
 /// buffers together (`BLOCKS_IN_FLIGHT + 1` of this plus `GAP_ROOM`, 576 KiB) stay in a
 /// core's 1 MiB L2 cache: each payload byte is copied into a block by `pread` and out of it by
-/// `write` while still cached. On our 2-core VM, 256 KiB blocks (1 MiB in all) ran at the speed of `cp` in
-/// some states of the machine and 2.5 to 3 times slower in others (after an ffmpeg run, for
-/// one); 128 KiB blocks ran at `cp` speed in all of them. `dd` shows the same cliff between
-/// `bs=512K` and `bs=1M`.
+/// `write` while still cached. On our 2-core VM, 256 KiB blocks (1 MiB in all) ran at the
+/// speed of `cp` in some states of the machine and 2.5 to 3 times slower in others (after an
+/// ffmpeg run, for one); 128 KiB blocks ran at `cp` speed in all of them. `dd` shows the same
+/// cliff between `bs=512K` and `bs=1M`.
 pub const BLOCK: usize = 128 << 10;
 
 /// A block's buffer holds this much more than [`BLOCK`]: the gaps that one read covers
