@@ -164,10 +164,11 @@ impl MkvDemuxer {
 
     /// A demuxer that leaves payloads unread where it can: the frames of a SimpleBlock or of
     /// a BlockGroup's Block (of at least `min` bytes; laced too, but not laced Opus) of a
-    /// track stored as is and not text, after that track's first packet. Each of its packets has empty `data` and names the
-    /// frame's input extent in `omitted`; the demuxer skips the frames like an unknown
-    /// element, so a seekable caller can jump over them (see
-    /// [`skip_ahead`](Self::skip_ahead)). Every other block is read as usual. Packets are those of a full read otherwise (times, flags, sizes).
+    /// track stored as is and not text, after that track's first packet. Each of its packets
+    /// has empty `data` and names the frame's input extent in `omitted`; the demuxer skips
+    /// the frames like an unknown element, so a seekable caller can jump over them (see
+    /// [`skip_ahead`](Self::skip_ahead)). Every other block is read as usual. Packets are
+    /// those of a full read otherwise (times, flags, sizes).
     pub fn index_only(min: usize) -> Self {
         MkvDemuxer {
             omit_from: Some(min),
