@@ -3,11 +3,11 @@
 
 mod localdc_util;
 
-use localdc_util::{document, login_bot, start_with_files, LocalDc};
+use localdc_util::{document, get_file, login_bot, start_with_files, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::{InvokeError, Pool, PoolConfig};
-use tgmux::tl::{enums, functions, types};
+use tgmux::tl::{enums, functions};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -30,22 +30,6 @@ fn home_only(dc: &LocalDc) -> (Network, std::net::SocketAddr) {
     )
     .unwrap();
     (n, dc2)
-}
-
-fn get_file(d: &types::Document) -> functions::upload::GetFile {
-    functions::upload::GetFile {
-        precise: false,
-        cdn_supported: false,
-        location: types::InputDocumentFileLocation {
-            id: d.id,
-            access_hash: d.access_hash,
-            file_reference: d.file_reference.clone(),
-            thumb_size: String::new(),
-        }
-        .into(),
-        offset: 0,
-        limit: 4096,
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod localdc_util;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use localdc_util::{document, login_bot, start, start_with, start_with_files, LocalDc};
+use localdc_util::{document, get_file, login_bot, start, start_with, start_with_files, LocalDc};
 use tgmux::config::{DcAddr, Network};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
@@ -349,19 +349,7 @@ fn file_migrate_is_surfaced_and_routed() {
         let pool = Pool::open(config(&dc, None)).unwrap();
         login_bot(&pool, "123456:secret").await;
         let d = document(&pool, 2).await;
-        let request = functions::upload::GetFile {
-            precise: false,
-            cdn_supported: false,
-            location: types::InputDocumentFileLocation {
-                id: d.id,
-                access_hash: d.access_hash,
-                file_reference: d.file_reference.clone(),
-                thumb_size: String::new(),
-            }
-            .into(),
-            offset: 0,
-            limit: 4096,
-        };
+        let request = get_file(&d);
         let e = pool.invoke(&request).await.unwrap_err();
         assert_eq!(e.migrate_dc(), Some(2), "{e:?}");
         assert_eq!(pool.stats().exports, 0);

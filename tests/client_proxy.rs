@@ -8,7 +8,9 @@ mod localdc_util;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-use localdc_util::{one_line_error, s, start_with, stdout, tgmux, LocalDc};
+use localdc_util::{
+    document, get_file, login_bot, one_line_error, s, start_with, stdout, tgmux, LocalDc,
+};
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
 
@@ -221,17 +223,7 @@ fn login_and_other_dcs_through_the_proxy() {
         .enable_all()
         .build()
         .unwrap();
-    let network = tgmux::config::network_from_globals(
-        &<tgmux::cli::Cli as clap::Parser>::try_parse_from([
-            "tgmux",
-            "--dc-config",
-            s(&cfg),
-            "logout",
-        ])
-        .unwrap()
-        .globals,
-    )
-    .unwrap();
+    let network = network(&cfg);
     let mut pc = tgmux::net::PoolConfig::new(network, 1);
     pc.session_path = Some(session.clone());
     pc.proxy = Some(tgmux::config::Proxy::parse(&dd).unwrap());
@@ -257,17 +249,7 @@ fn file_connections_name_the_media_dc_negated_and_still_reach_it() {
     );
     let cfg = unreachable_config(&dc);
     let dd = link(dc.port, &format!("dd{KEY}"));
-    let network = tgmux::config::network_from_globals(
-        &<tgmux::cli::Cli as clap::Parser>::try_parse_from([
-            "tgmux",
-            "--dc-config",
-            s(&cfg),
-            "logout",
-        ])
-        .unwrap()
-        .globals,
-    )
-    .unwrap();
+    let network = network(&cfg);
     let mut pc = tgmux::net::PoolConfig::new(network, 1);
     pc.proxy = Some(tgmux::config::Proxy::parse(&dd).unwrap());
     pc.reconnect_attempts = 0;
@@ -277,75 +259,10 @@ fn file_connections_name_the_media_dc_negated_and_still_reach_it() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        use tgmux::tl::{enums, functions, types};
-        let enums::auth::Authorization::Authorization(a) = pool
-            .invoke_login(&functions::auth::ImportBotAuthorization {
-                flags: 0,
-                api_id: 1,
-                api_hash: "x".into(),
-                bot_auth_token: "5:x".into(),
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("sign-up asked for a bot")
-        };
-        let enums::User::User(u) = a.user else {
-            panic!("empty user")
-        };
-        pool.set_logged_in(session_file::LoggedIn {
-            user_id: u.id,
-            bot: true,
-        })
-        .unwrap();
+        use tgmux::tl::enums;
+        login_bot(&pool, "5:x").await;
         assert!(pool.dc_options().has_media(2));
-        let enums::contacts::ResolvedPeer::ResolvedPeer(r) = pool
-            .invoke(&functions::contacts::ResolveUsername {
-                username: "chan".into(),
-                referer: None,
-            })
-            .await
-            .unwrap();
-        let enums::Chat::Channel(c) = &r.chats[0] else {
-            panic!("a channel expected")
-        };
-        let enums::messages::Messages::ChannelMessages(m) = pool
-            .invoke(&functions::channels::GetMessages {
-                channel: enums::InputChannel::InputChannel(types::InputChannel {
-                    channel_id: c.id,
-                    access_hash: c.access_hash.unwrap_or_default(),
-                }),
-                id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
-                    id: 2,
-                })],
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("channelMessages expected")
-        };
-        let enums::Message::Message(msg) = &m.messages[0] else {
-            panic!("a message expected")
-        };
-        let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
-            panic!("a document expected")
-        };
-        let Some(enums::Document::Document(d)) = &md.document else {
-            panic!("no document")
-        };
-        let request = functions::upload::GetFile {
-            precise: false,
-            cdn_supported: false,
-            location: types::InputDocumentFileLocation {
-                id: d.id,
-                access_hash: d.access_hash,
-                file_reference: d.file_reference.clone(),
-                thumb_size: String::new(),
-            }
-            .into(),
-            offset: 0,
-            limit: 4096,
-        };
+        let request = get_file(&document(&pool, 2).await);
         // DC 1's media connection (init dc -1) answers FILE_MIGRATE_2; DC 2's (init -2),
         // through the same proxy port, serves the file.
         let (file, on) = pool.invoke_file(1, &request).await.unwrap();
@@ -356,4 +273,16 @@ fn file_connections_name_the_media_dc_negated_and_still_reach_it() {
         assert_eq!(&f.bytes[..], b"second file\n");
         assert_eq!(pool.stats().opened.len(), 4);
     });
+}
+
+/// The network `--dc-config cfg` gives the CLI.
+fn network(cfg: &std::path::Path) -> tgmux::config::Network {
+    let cli = <tgmux::cli::Cli as clap::Parser>::try_parse_from([
+        "tgmux",
+        "--dc-config",
+        s(cfg),
+        "logout",
+    ])
+    .unwrap();
+    tgmux::config::network_from_globals(&cli.globals).unwrap()
 }

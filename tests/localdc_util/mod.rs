@@ -266,3 +266,20 @@ pub async fn document(pool: &Pool, id: i32) -> types::Document {
     };
     d.clone()
 }
+
+/// `upload.getFile` of the first 4 KiB of `d`.
+pub fn get_file(d: &types::Document) -> functions::upload::GetFile {
+    functions::upload::GetFile {
+        precise: false,
+        cdn_supported: false,
+        location: types::InputDocumentFileLocation {
+            id: d.id,
+            access_hash: d.access_hash,
+            file_reference: d.file_reference.clone(),
+            thumb_size: String::new(),
+        }
+        .into(),
+        offset: 0,
+        limit: 4096,
+    }
+}
