@@ -141,7 +141,7 @@ fn serve_through_connection(
         codec.push(&answer);
         let mut results = Vec::new();
         while let Some(Frame::Payload(p)) = codec.poll_frame().unwrap() {
-            client.handle_input(p.to_vec(), unix).unwrap();
+            client.handle_input(p, unix).unwrap();
             while let Some(ev) = client.poll_event() {
                 match ev {
                     Event::RpcResult { body, .. } => results.push(body.len()),

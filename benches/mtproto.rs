@@ -101,7 +101,9 @@ fn bench_session(c: &mut Criterion) {
         },
         Box::new(StdRng::seed_from_u64(6)),
     );
-    server.handle_input(pkt, now).unwrap();
+    server
+        .handle_input(bytes::BytesMut::from(&pkt[..]), now)
+        .unwrap();
     let Some(Event::Request { msg_id, .. }) = server.poll_event() else {
         panic!("no request")
     };
@@ -127,7 +129,7 @@ fn bench_session(c: &mut Criterion) {
                 let _ = s.request(request.clone());
                 let mut p = Vec::new();
                 assert!(s.poll_transmit(now, &mut p));
-                (s, answer.clone())
+                (s, bytes::BytesMut::from(&answer[..]))
             },
             |(mut s, packet)| {
                 s.handle_input(packet, now).unwrap();

@@ -155,7 +155,7 @@ impl Session {
                 self.conn.send(&p);
             }
             match self.conn.recv().expect("server closed the session") {
-                Frame::Payload(p) => self.session.handle_input(p.to_vec(), unix_now()).unwrap(),
+                Frame::Payload(p) => self.session.handle_input(p, unix_now()).unwrap(),
                 Frame::TransportError(code) => panic!("transport error {code}"),
                 Frame::QuickAck(_) => {}
             }

@@ -11,7 +11,7 @@ mod mtproto_util;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use grammers_crypto::DequeBuffer;
 use grammers_mtproto::mtp::{Deserialization, Encrypted, Mtp};
 use mtproto_util::pair::{handshake, server_key};
@@ -217,7 +217,7 @@ fn grammers_encrypted_client_against_our_server_session() {
         mtp.push(&mut buf, &request).expect("pushed");
         mtp.finalize(&mut buf).expect("finalized");
         server
-            .handle_input(buf.as_ref().to_vec(), real_now())
+            .handle_input(BytesMut::from(buf.as_ref()), real_now())
             .expect("our server accepts grammers' packet");
         let mut got = Vec::new();
         while let Some(ev) = server.poll_event() {

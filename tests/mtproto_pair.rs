@@ -6,7 +6,7 @@ mod mtproto_util;
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use mtproto_util::pair::{handshake, Answer, Dir, Fate, Pair, T0};
 use tgmux::mtproto::session::{Event, RequestId, RpcErrorKind};
 
@@ -332,12 +332,20 @@ fn truncated_and_garbage_packets_are_errors_not_panics() {
     assert!(p.client.poll_transmit(p.client_now(), &mut buf));
     for cut in [0, 1, 8, 23, 24, 39, 40, buf.len() - 1] {
         assert!(
-            p.server.handle_input(buf[..cut].to_vec(), p.now).is_err(),
+            p.server
+                .handle_input(BytesMut::from(&buf[..cut]), p.now)
+                .is_err(),
             "cut {cut}"
         );
     }
-    assert!(p.client.handle_input(vec![0xff; 120], p.now).is_err());
-    assert!(p.server.handle_input(buf, p.now).is_ok());
+    assert!(p
+        .client
+        .handle_input(BytesMut::from(&[0xff; 120][..]), p.now)
+        .is_err());
+    assert!(p
+        .server
+        .handle_input(BytesMut::from(&buf[..]), p.now)
+        .is_ok());
 }
 
 #[test]

@@ -314,9 +314,9 @@ fn gotd_vector_encrypt_and_decrypt() {
     server.push(&out);
     assert_eq!(
         server.poll_frame(),
-        Ok(Some(Frame::Payload(bytes::Bytes::from_static(&[
-            1, 2, 3, 4
-        ]))))
+        Ok(Some(Frame::Payload(bytes::BytesMut::from(
+            &[1u8, 2, 3, 4][..]
+        ))))
     );
     assert_eq!(server.kind(), Some(Kind::PaddedIntermediate));
     assert_eq!(server.dc_id(), Some(2));

@@ -209,7 +209,7 @@ pub fn session_server(data: &[u8]) {
     let mut out = Vec::new();
     for (i, p) in packets(data, Side::Client, &key).into_iter().enumerate() {
         let now = NOW + Duration::from_millis(i as u64);
-        let _ = s.handle_input(p, now);
+        let _ = s.handle_input(bytes::BytesMut::from(&p[..]), now);
         while let Some(ev) = s.poll_event() {
             if let tgmux::mtproto::session::Event::Request { msg_id, .. } = ev {
                 s.respond(msg_id, bytes::Bytes::from_static(&[1, 2, 3, 4]), i % 2 == 0);
@@ -243,7 +243,7 @@ pub fn session_client(data: &[u8]) {
     while c.poll_transmit(NOW, &mut out) {}
     for (i, p) in packets(data, Side::Server, &key).into_iter().enumerate() {
         let now = NOW + Duration::from_millis(i as u64);
-        let _ = c.handle_input(p, now);
+        let _ = c.handle_input(bytes::BytesMut::from(&p[..]), now);
         while c.poll_event().is_some() {}
         out.clear();
         while c.poll_transmit(now, &mut out) {}

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::BytesMut;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
@@ -240,7 +241,7 @@ impl Connection {
             let flow = if plain::is_plain(&payload) {
                 self.on_plain(&payload, now, rng, out)?
             } else {
-                self.on_encrypted(payload.to_vec(), now, rng, out)?
+                self.on_encrypted(payload, now, rng, out)?
             };
             if flow == Flow::Close {
                 return Ok(Flow::Close);
@@ -358,7 +359,7 @@ impl Connection {
 
     fn on_encrypted(
         &mut self,
-        packet: Vec<u8>,
+        packet: BytesMut,
         now: Duration,
         rng: &mut dyn RngCore,
         out: &mut Vec<u8>,
@@ -392,25 +393,22 @@ impl Connection {
                 Box::new(StdRng::seed_from_u64(rng.next_u64())),
             )
         };
+        // Decrypted here, once, to see its session_id before choosing the session.
+        let d = match wire::decrypt(&key, Side::Client, packet) {
+            Ok(d) => d,
+            Err(e) if e.is_fatal() => return Err(ConnError::Session(e)),
+            Err(_) => return self.serve_requests(key_id, now, rng), // refused
+        };
         let session = self
             .sessions
             .entry(key_id)
             .or_insert_with(|| new_session(rng));
-        match session.handle_input(packet.clone(), now) {
+        if session.session_id().is_some_and(|id| id != d.session_id) {
+            // The client started a new session on this key: serve it from scratch.
+            *session = new_session(rng);
+        }
+        match session.handle_decrypted(d, now) {
             Ok(()) => {}
-            Err(SessionError::WrongSession { .. }) => {
-                // The client started a new session on this key: serve it from scratch.
-                let fresh = self
-                    .sessions
-                    .entry(key_id)
-                    .insert_entry(new_session(rng))
-                    .into_mut();
-                if let Err(e) = fresh.handle_input(packet, now) {
-                    if e.is_fatal() {
-                        return Err(ConnError::Session(e));
-                    }
-                }
-            }
             Err(e) if e.is_fatal() => return Err(ConnError::Session(e)),
             Err(_) => {} // refused message; a notification may be queued
         }
@@ -461,7 +459,7 @@ impl Connection {
     fn inject_bad_salt(
         &mut self,
         key: &AuthKey,
-        packet: Vec<u8>,
+        packet: BytesMut,
         now: Duration,
         rng: &mut dyn RngCore,
         out: &mut Vec<u8>,

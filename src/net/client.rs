@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -383,7 +383,7 @@ impl Io {
     }
 
     /// The next complete frame's payload, if one is buffered.
-    fn next_payload(&mut self) -> Result<Option<Bytes>, InvokeError> {
+    fn next_payload(&mut self) -> Result<Option<BytesMut>, InvokeError> {
         loop {
             match self.codec.poll_frame()? {
                 None => return Ok(None),
@@ -402,7 +402,7 @@ impl Io {
     }
 
     /// Reads until one payload arrives, within the timeout.
-    async fn recv(&mut self) -> Result<Bytes, InvokeError> {
+    async fn recv(&mut self) -> Result<BytesMut, InvokeError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
             if let Some(p) = self.next_payload()? {
@@ -542,7 +542,7 @@ impl Driver {
 
     fn input(&mut self, io: &mut Io) -> Result<(), InvokeError> {
         while let Some(p) = io.next_payload()? {
-            match self.session.handle_input(p.to_vec(), io.now()) {
+            match self.session.handle_input(p, io.now()) {
                 Ok(()) => {}
                 Err(e) if e.is_fatal() => return Err(InvokeError::Session(e)),
                 Err(_) => {} // a refused packet (replay, forgery): the session carries on

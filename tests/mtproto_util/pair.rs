@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tgmux::crypto::{RsaPrivateKey, RsaPublicKey};
@@ -202,7 +202,11 @@ impl Pair {
                 progress = true;
             }
             while let Some(p) = self.to_server.pop_front() {
-                if self.server.handle_input(p, self.now).is_err() {
+                if self
+                    .server
+                    .handle_input(BytesMut::from(&p[..]), self.now)
+                    .is_err()
+                {
                     self.server_refused += 1;
                 }
                 progress = true;
@@ -225,7 +229,11 @@ impl Pair {
                 progress = true;
             }
             while let Some(p) = self.to_client.pop_front() {
-                if self.client.handle_input(p, self.client_now()).is_err() {
+                if self
+                    .client
+                    .handle_input(BytesMut::from(&p[..]), self.client_now())
+                    .is_err()
+                {
                     self.client_refused += 1;
                 }
                 progress = true;

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
 use super::acks::AckQueue;
@@ -219,7 +219,7 @@ impl ClientSession {
     /// Decrypts and processes one packet received at local time `now`. An error means the
     /// packet was refused (forged, replayed, malformed); the session stays usable unless
     /// [`SessionError::is_fatal`].
-    pub fn handle_input(&mut self, packet: Vec<u8>, now: Duration) -> Result<(), SessionError> {
+    pub fn handle_input(&mut self, packet: BytesMut, now: Duration) -> Result<(), SessionError> {
         self.now = self.now.max(now);
         let d = wire::decrypt(&self.auth_key, Side::Server, packet)?;
         if d.session_id != self.session_id {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
 use super::acks::AckQueue;
@@ -139,9 +139,19 @@ impl ServerSession {
     /// Decrypts and processes one client packet received at server time `now`. On an error
     /// the packet was refused; a notification for the client may still have been queued, so
     /// keep calling `poll_transmit`.
-    pub fn handle_input(&mut self, packet: Vec<u8>, now: Duration) -> Result<(), SessionError> {
-        self.now = self.now.max(now);
+    pub fn handle_input(&mut self, packet: BytesMut, now: Duration) -> Result<(), SessionError> {
         let d = wire::decrypt(&self.auth_key, Side::Client, packet)?;
+        self.handle_decrypted(d, now)
+    }
+
+    /// [`handle_input`](Self::handle_input) for a packet the caller decrypted with this
+    /// session's key (e.g. to read its session_id first).
+    pub fn handle_decrypted(
+        &mut self,
+        d: wire::Decrypted,
+        now: Duration,
+    ) -> Result<(), SessionError> {
+        self.now = self.now.max(now);
         match self.session_id {
             None => {
                 self.session_id = Some(d.session_id);

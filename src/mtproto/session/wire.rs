@@ -9,7 +9,7 @@
 //! Decryption is zero-copy: the packet buffer is decrypted in place and the body handed out
 //! as a [`Bytes`] view of it.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
 use super::SessionError;
@@ -85,8 +85,11 @@ pub fn encrypt(
 
 /// Decrypts a packet sent by `side`, in place, checking the auth_key_id, the msg_key, the
 /// length field (multiple of 4, padding 12..=1024) and the body size limit.
-pub fn decrypt(auth_key: &AuthKey, side: Side, packet: Vec<u8>) -> Result<Decrypted, SessionError> {
-    let mut packet = packet;
+pub fn decrypt(
+    auth_key: &AuthKey,
+    side: Side,
+    mut packet: BytesMut,
+) -> Result<Decrypted, SessionError> {
     {
         let plain = crypto::decrypt_message_in_place(auth_key, side, &mut packet)?;
         crypto::check_plaintext_layout(plain)?;
@@ -101,7 +104,7 @@ pub fn decrypt(auth_key: &AuthKey, side: Side, packet: Vec<u8>) -> Result<Decryp
         return Err(SessionError::BodyTooLarge { len });
     }
     let start = PACKET_PREFIX + HEADER_LEN;
-    let body = Bytes::from(packet).slice(start..start + len);
+    let body = packet.freeze().slice(start..start + len);
     Ok(Decrypted {
         salt,
         session_id,

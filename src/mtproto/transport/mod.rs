@@ -14,7 +14,7 @@
 //! [`Codec`] is the one type the connection layer holds. A client picks its transport
 //! ([`ClientConfig`]); a server autodetects it from the client's first bytes, so every kind is
 //! served on one port ([`ServerConfig`]). Bytes from the socket go in with [`Codec::push`],
-//! frames come out of [`Codec::poll_frame`] as [`Frame`]s (payloads as `Bytes` sliced out of the
+//! frames come out of [`Codec::poll_frame`] as [`Frame`]s (payloads as `BytesMut` split off the
 //! receive buffer, not copied); [`Codec::encode`] appends a framed payload to an output
 //! buffer. Randomness (padding, obfuscated2 init) is an argument, so tests are deterministic.
 //!
@@ -35,7 +35,7 @@ mod full;
 mod intermediate;
 mod obfuscated;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 
 pub use codec::{ClientConfig, Codec, Obfuscation, ServerConfig};
 pub use error::TransportError;
@@ -104,7 +104,9 @@ pub enum Frame {
     /// An MTProto packet. For the padded intermediate transport it still carries the 0..15
     /// random padding bytes: the transport cannot tell them apart, the message layer can
     /// (a plain message has its own length field, an encrypted one is 24 + 16·k bytes).
-    Payload(Bytes),
+    /// Its bytes are the receiver's alone (split off the receive buffer, not copied), so the
+    /// message layer decrypts them in place.
+    Payload(BytesMut),
     /// A transport error frame: a 4-byte payload holding this negative int32
     /// (`-404` auth key not found, `-429` flood, `-444` invalid DC...).
     TransportError(i32),
@@ -115,15 +117,16 @@ pub enum Frame {
 
 /// Splits the first `header + len + trailer` bytes off `buf` and returns the `len` payload
 /// bytes between, sharing the allocation (no copy).
-fn take_payload(buf: &mut BytesMut, header: usize, len: usize, trailer: usize) -> Bytes {
-    buf.split_to(header + len + trailer)
-        .freeze()
-        .slice(header..header + len)
+fn take_payload(buf: &mut BytesMut, header: usize, len: usize, trailer: usize) -> BytesMut {
+    let mut frame = buf.split_to(header + len + trailer);
+    frame.advance(header);
+    frame.truncate(len);
+    frame
 }
 
 /// A payload as a [`Frame`]: a transport error if it is short enough (`max_error_len`, to
 /// allow padding) and starts with a negative int32, else a packet.
-fn classify(payload: Bytes, max_error_len: usize) -> Frame {
+fn classify(payload: BytesMut, max_error_len: usize) -> Frame {
     match error_code(&payload, max_error_len) {
         Some(code) => Frame::TransportError(code),
         None => Frame::Payload(payload),
@@ -169,17 +172,15 @@ fn le_u32(buf: &[u8], at: usize) -> u32 {
 /// packet, using what the message layer knows: a plain message (auth_key_id 0) is 20 bytes of
 /// header plus its declared length, an encrypted one is 24 + 16·k bytes. Anything shorter
 /// than that is returned as is (the message layer then refuses it).
-pub fn strip_padding(payload: Bytes) -> Bytes {
+pub fn strip_padding(mut payload: BytesMut) -> BytesMut {
     let len = payload.len();
     if len >= 20 && payload[..8] == [0; 8] {
         let declared = le_u32(&payload, 16) as usize;
-        return match declared.checked_add(20) {
-            Some(end) if end <= len => payload.slice(..end),
-            _ => payload,
-        };
-    }
-    if len >= 40 {
-        return payload.slice(..24 + (len - 24) / 16 * 16);
+        if let Some(end) = declared.checked_add(20).filter(|&end| end <= len) {
+            payload.truncate(end);
+        }
+    } else if len >= 40 {
+        payload.truncate(24 + (len - 24) / 16 * 16);
     }
     payload
 }
@@ -187,6 +188,7 @@ pub fn strip_padding(payload: Bytes) -> Bytes {
 #[cfg(test)]
 mod strip_tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn strips_only_the_padding() {
@@ -196,21 +198,30 @@ mod strip_tests {
         let mut padded = plain.clone();
         padded.extend_from_slice(&[9; 7]);
         assert_eq!(
-            strip_padding(Bytes::from(padded)),
+            strip_padding(BytesMut::from(&padded[..])),
             Bytes::from(plain.clone())
         );
         assert_eq!(
-            strip_padding(Bytes::from(plain.clone())),
+            strip_padding(BytesMut::from(&plain.clone()[..])),
             Bytes::from(plain)
         );
         let enc = vec![5u8; 24 + 32];
         let mut padded = enc.clone();
         padded.extend_from_slice(&[3; 15]);
-        assert_eq!(strip_padding(Bytes::from(padded)), Bytes::from(enc.clone()));
-        assert_eq!(strip_padding(Bytes::from(enc.clone())), Bytes::from(enc));
+        assert_eq!(
+            strip_padding(BytesMut::from(&padded[..])),
+            Bytes::from(enc.clone())
+        );
+        assert_eq!(
+            strip_padding(BytesMut::from(&enc.clone()[..])),
+            Bytes::from(enc)
+        );
         // A plain header announcing more than there is stays as is.
         let mut short = vec![0u8; 24];
         short[16] = 200;
-        assert_eq!(strip_padding(Bytes::from(short.clone())).len(), short.len());
+        assert_eq!(
+            strip_padding(BytesMut::from(&short.clone()[..])).len(),
+            short.len()
+        );
     }
 }
