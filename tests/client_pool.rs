@@ -133,15 +133,7 @@ fn several_connections_per_dc_share_one_key() {
         let mut c = config(&dc, None);
         c.connections_per_dc = 3;
         let pool = Pool::open(c).unwrap();
-        let calls: Vec<_> = (0..30)
-            .map(|_| {
-                let pool = pool.clone();
-                tokio::spawn(async move { pool.invoke(&functions::help::GetConfig {}).await })
-            })
-            .collect();
-        for c in calls {
-            c.await.unwrap().unwrap();
-        }
+        pipelined_get_config(&pool, 30).await;
         let stats = pool.stats();
         assert_eq!(
             (stats.connections, stats.key_exchanges),
@@ -166,15 +158,7 @@ fn dropped_connections_are_reopened_and_every_call_is_answered_once() {
                 pool.invoke(&functions::help::GetConfig {}).await.unwrap();
             assert_eq!(cfg.this_dc, 1);
         }
-        let calls: Vec<_> = (0..20)
-            .map(|_| {
-                let pool = pool.clone();
-                tokio::spawn(async move { pool.invoke(&functions::help::GetConfig {}).await })
-            })
-            .collect();
-        for c in calls {
-            c.await.unwrap().unwrap();
-        }
+        pipelined_get_config(&pool, 20).await;
         assert!(
             pool.reconnects() > 0,
             "no drop happened: the test tests nothing"
@@ -406,4 +390,17 @@ fn a_login_lost_on_another_dc_is_moved_again_once() {
             .to_string()
             .starts_with("not logged in: run `tgmux login`"));
     });
+}
+
+/// `n` help.getConfig calls in flight at once on `pool`; each must be answered.
+async fn pipelined_get_config(pool: &Pool, n: usize) {
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.invoke(&functions::help::GetConfig {}).await })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
 }
