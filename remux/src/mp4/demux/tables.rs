@@ -3,7 +3,7 @@
 //! count cannot make us allocate more than the input holds.
 
 use super::header::{children, Fields};
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// One sample of an MP4 track.
 #[derive(Debug, Clone, Copy)]

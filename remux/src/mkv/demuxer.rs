@@ -13,7 +13,7 @@ use super::ids;
 use super::limits;
 use super::time::TimeBase;
 use super::tracks::{self, TrackEntry};
-use crate::remux::{Extent, Packet, RemuxError, Track};
+use crate::{Extent, Packet, RemuxError, Track};
 
 /// What the demuxer found; see [`MkvDemuxer::poll`].
 #[derive(Debug, Clone, PartialEq)]
@@ -828,9 +828,9 @@ impl MkvDemuxer {
                 decoder,
                 default_duration_ns: e.default_duration_ns,
                 codec_delay: i64::try_from(track.codec_delay).unwrap_or(i64::MAX),
-                opus: track.codec == crate::remux::Codec::Opus,
+                opus: track.codec == crate::Codec::Opus,
                 seek_pre_roll: self.timebase.ns_to_ticks(e.seek_pre_roll_ns),
-                sizes_only: stored_as_is && !matches!(track.codec, crate::remux::Codec::Text(_)),
+                sizes_only: stored_as_is && !matches!(track.codec, crate::Codec::Text(_)),
                 seen: false,
             });
             model.push(track);

@@ -1,7 +1,7 @@
 //! MP4 output (faststart and fragmented) and MP4/MOV input.
 //!
 //! Our own box writer, one box per file (see docs/remux.md for why not the `mp4`
-//! crate). The muxer takes [`crate::remux::Track`]s and [`crate::remux::Packet`]s from any
+//! crate). The muxer takes [`crate::Track`]s and [`crate::Packet`]s from any
 //! demuxer: [`faststart`] writes moov before mdat in two passes over the packets,
 //! [`fragmented`] streams init segment + moof/mdat pairs. [`demux`] reads MP4/MOV.
 

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::tx3g;
-use crate::remux::{Codec, Packet, TextFormat};
+use crate::{Codec, Packet, TextFormat};
 
 /// Per-track converter; a no-op for audio and video.
 #[derive(Debug)]

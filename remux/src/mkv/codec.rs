@@ -11,7 +11,7 @@
 use super::encoding::{Decoder, SCOPE_CODEC_PRIVATE};
 use super::time::TimeBase;
 use super::tracks::TrackEntry;
-use crate::remux::{Codec, TextFormat, Track, TrackKind};
+use crate::{Codec, TextFormat, Track, TrackKind};
 
 /// The model codec for a Matroska CodecID; ids MP4 cannot carry map to `Unsupported(id)`.
 pub fn codec_for(codec_id: &str) -> Codec {

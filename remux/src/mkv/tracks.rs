@@ -4,7 +4,7 @@
 use super::ebml::{self, Children};
 use super::ids;
 use super::limits;
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// One ContentEncoding of a track.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! WebVTT: a sample is a 16-bit length and UTF-8 text; styling is dropped to plain text.
 
 use super::buf::BoxBuf;
-use crate::remux::TextFormat;
+use crate::TextFormat;
 
 /// Write a default `tx3g` sample entry (bottom-centred white text, one font "Serif").
 pub fn write_entry(b: &mut BoxBuf) {

@@ -5,7 +5,7 @@
 //! Sans-IO like the rest of `remux`: [`MkvToFmp4::push`] input, [`MkvToFmp4::take_output`]
 //! what is ready (the init segment once every track has shown its first packet, then one
 //! moof+mdat per fragment), [`MkvToFmp4::finish`] at the end of input. Memory is bounded by one
-//! fragment (see [`crate::remux::mp4::fragmented::MAX_FRAGMENT_BYTES`]) plus the demuxer's
+//! fragment (see [`crate::mp4::fragmented::MAX_FRAGMENT_BYTES`]) plus the demuxer's
 //! one-element buffer.
 
 use super::mkv::{MkvDemuxer, MkvEvent};

@@ -4,7 +4,7 @@ use super::buf::BoxBuf;
 use super::stsd::{self, EntryOptions};
 use super::text::TextConv;
 use super::timing::Timing;
-use crate::remux::{Codec, Track, TrackKind};
+use crate::{Codec, Track, TrackKind};
 
 /// A track on its way into the MP4.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use super::ebml::{self, Children};
 use super::ids;
 use super::limits;
 use super::time::TimeBase;
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// One entry of the seek index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

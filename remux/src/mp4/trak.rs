@@ -5,7 +5,7 @@ use super::edts::{self, Edit};
 use super::stbl::{self, SampleTable};
 use super::tkhd::{self, TrackHeader};
 use super::{hdlr, mdhd, minf};
-use crate::remux::Track;
+use crate::Track;
 
 /// The sample table part of a `trak`.
 pub enum Table<'a> {
@@ -54,12 +54,9 @@ pub fn write(b: &mut BoxBuf, p: &TrakParams) {
     b.put(p.entry);
     b.end(stsd);
     match p.table {
-        Table::Full { table, base, co64 } => table.write(
-            b,
-            base,
-            p.track.kind == crate::remux::TrackKind::Video,
-            co64,
-        ),
+        Table::Full { table, base, co64 } => {
+            table.write(b, base, p.track.kind == crate::TrackKind::Video, co64)
+        }
         Table::Empty => stbl::write_empty(b),
     }
     b.end(stbl_open);

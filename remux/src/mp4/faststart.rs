@@ -22,7 +22,7 @@ use super::tkhd::TrackHeader;
 use super::track::{time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
-use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
+use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// A chunk ends after this many bytes...
 const CHUNK_BYTES: u64 = 1 << 20;

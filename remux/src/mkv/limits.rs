@@ -2,7 +2,7 @@
 //!
 //! The demuxer buffers whole elements only for small metadata (EBML header, Info, Tracks, Cues)
 //! and for one block at a time, so these caps bound its memory. Anything beyond them is a
-//! [`RemuxError::TooLarge`](crate::remux::RemuxError::TooLarge), never an allocation.
+//! [`RemuxError::TooLarge`](crate::RemuxError::TooLarge), never an allocation.
 
 /// Longest element id in bytes (EBMLMaxIDLength for Matroska).
 pub const MAX_ID_LEN: usize = 4;

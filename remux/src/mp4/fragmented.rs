@@ -18,7 +18,7 @@ use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
 use bytes::Bytes;
 
-use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
+use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Memory bound: a fragment is cut when its payload reaches this size.
 pub const MAX_FRAGMENT_BYTES: usize = 16 << 20;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::ebml::{self, HeaderError};
 use super::limits;
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// A parsed block: its frames are views into the block's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]

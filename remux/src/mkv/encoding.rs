@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::limits;
 use super::tracks::ContentEncoding;
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// ContentEncodingScope bit for frames.
 pub const SCOPE_FRAMES: u64 = 1;

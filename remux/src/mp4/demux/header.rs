@@ -1,7 +1,7 @@
 //! Box headers: 32-bit size, 64-bit size (size 1), size 0 (to the end), and child iteration
 //! over a box body held in memory. A child never reads past its parent.
 
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// One box inside a parent held in memory.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! types (unsigned/signed integers, floats, strings) of elements already held in memory.
 
 use super::limits;
-use crate::remux::RemuxError;
+use crate::RemuxError;
 
 /// An element header: id (with marker bits), body size (`None` = unknown size), header length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use super::buf::BoxBuf;
 use super::{dac3, dfla, dops, esds, tx3g, vpcc};
-use crate::remux::{Codec, TextFormat, Track};
+use crate::{Codec, TextFormat, Track};
 
 /// Choices the caller makes about sample entries.
 #[derive(Debug, Clone, Copy, Default)]
@@ -174,8 +174,8 @@ pub fn write_entry(
 /// The handler type and name of a track's `hdlr`.
 pub fn handler(track: &Track) -> (&'static [u8; 4], &'static str) {
     match track.kind {
-        crate::remux::TrackKind::Video => (b"vide", "VideoHandler"),
-        crate::remux::TrackKind::Audio => (b"soun", "SoundHandler"),
-        crate::remux::TrackKind::Subtitle => (b"sbtl", "SubtitleHandler"),
+        crate::TrackKind::Video => (b"vide", "VideoHandler"),
+        crate::TrackKind::Audio => (b"soun", "SoundHandler"),
+        crate::TrackKind::Subtitle => (b"sbtl", "SubtitleHandler"),
     }
 }

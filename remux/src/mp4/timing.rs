@@ -12,7 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use bytes::Bytes;
 
-use crate::remux::{Extent, Packet};
+use crate::{Extent, Packet};
 
 /// Frames a decoder may hold back for reordering (H.264/HEVC allow at most 16).
 pub const REORDER_DEPTH: usize = 16;

@@ -3,8 +3,8 @@
 //! v1/v2 sound descriptions are read for the real sample rate and channel count.
 
 use super::header::{children, find, Fields};
-use crate::remux::mp4::{dops, esds};
-use crate::remux::{Codec, RemuxError, TextFormat, Track, TrackKind};
+use crate::mp4::{dops, esds};
+use crate::{Codec, RemuxError, TextFormat, Track, TrackKind};
 
 /// Fill `track` (kind already set) from the first sample entry in an `stsd` body.
 pub fn read_stsd(

@@ -15,8 +15,8 @@ use bytes::Bytes;
 
 use self::header::{children, find, parse_header, Fields};
 use self::tables::SampleRec;
-use crate::remux::mp4::track::time_lt;
-use crate::remux::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
+use crate::mp4::track::time_lt;
+use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Largest moov we accept (its tables are read into memory).
 pub const MAX_MOOV: u64 = 512 << 20;

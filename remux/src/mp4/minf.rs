@@ -1,7 +1,7 @@
 //! The media information headers: `vmhd`, `smhd`, `nmhd` and `dinf`/`dref`.
 
 use super::buf::BoxBuf;
-use crate::remux::TrackKind;
+use crate::TrackKind;
 
 /// Write the media header box for `kind` followed by `dinf` (data in this file).
 pub fn write_headers(b: &mut BoxBuf, kind: TrackKind) {
