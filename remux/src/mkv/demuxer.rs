@@ -79,7 +79,7 @@ enum Step {
 /// what the caller has pushed but it has not parsed yet.
 ///
 /// ```
-/// use tgmux::remux::mkv::{MkvDemuxer, MkvEvent};
+/// use tgmux_remux::mkv::{MkvDemuxer, MkvEvent};
 /// let mut d = MkvDemuxer::new();
 /// d.push(&[0x1A, 0x45]); // the first bytes of an EBML header
 /// assert!(matches!(d.poll(), Ok(None))); // needs more bytes
