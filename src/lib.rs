@@ -19,3 +19,4 @@ pub use tgmux_tl as tl;
 pub mod config;
 pub mod net;
 pub mod scale;
+pub mod store;
