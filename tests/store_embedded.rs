@@ -2,19 +2,14 @@
 //! file, a half-written last record is cut off, a second process is locked out, and the log
 //! is compacted.
 
+mod store_util;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
+use store_util::scratch;
 use tgmux::store::{Status, Store, StoreError, AUTH_KEY_LEN};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn open_err(path: &std::path::Path) -> String {
     let e = Store::open_file(path).unwrap_err().to_string();
@@ -28,7 +23,7 @@ fn open_err(path: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn a_restart_keeps_flood_deadlines_resolutions_and_auth_keys() {
-    let dir = scratch("restart");
+    let dir = scratch("file-restart");
     let path = dir.join("sub/store");
     let (until, key) = {
         let s = Store::open_file(&path).unwrap();
@@ -83,7 +78,7 @@ async fn a_restart_keeps_flood_deadlines_resolutions_and_auth_keys() {
 
 #[test]
 fn a_damaged_file_is_a_one_line_error_naming_it() {
-    let dir = scratch("corrupt");
+    let dir = scratch("file-corrupt");
     let path = dir.join("store");
     std::fs::write(&path, b"this is not a store file at all").unwrap();
     let e = open_err(&path);
@@ -119,7 +114,7 @@ fn a_damaged_file_is_a_one_line_error_naming_it() {
 
 #[test]
 fn a_second_process_is_locked_out() {
-    let dir = scratch("locked");
+    let dir = scratch("file-locked");
     let path = dir.join("store");
     let first = Store::open_file(&path).unwrap();
     let e = Store::open_file(&path).unwrap_err();
@@ -132,7 +127,7 @@ fn a_second_process_is_locked_out() {
 
 #[tokio::test]
 async fn the_log_is_compacted() {
-    let dir = scratch("compact");
+    let dir = scratch("file-compact");
     let path = dir.join("store");
     let s = Store::open_file(&path).unwrap();
     // 5000 ever later deadlines for one slot: 5000 records, one of them live.

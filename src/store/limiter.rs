@@ -5,8 +5,11 @@
 //! small leases (a quarter second's worth at the account's rate), then spends them locally:
 //! the request on the hot path only ever touches the local lease, and a background task
 //! takes the next lease when half of the current one is spent, so a request does not wait for
-//! a Redis round trip unless the shared bucket itself is empty. With the shared side
-//! unreachable, the limiter falls back to its local bucket at the full rate.
+//! a Redis round trip unless the shared bucket itself is empty. When a lease comes back short
+//! (the shared bucket is drained: the account runs at its rate), the next is asked for only
+//! when a whole lease has accrued, so a busy account costs about four round trips a second
+//! per instance, whatever its request rate. With the shared side unreachable, the limiter
+//! falls back to its local bucket at the full rate.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -130,16 +133,14 @@ impl RequestLimiter {
             .await;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.refilling = false;
-        match got {
-            Some((0, retry_ms)) => {
-                st.retry_at = Some(now() + Duration::from_millis(retry_ms.max(1)));
-            }
-            Some((n, _)) => {
-                st.leased += f64::from(n);
-                st.retry_at = None;
-            }
-            // Unreachable now: the next try_acquire sees the status and paces locally.
-            None => {}
+        // `None`: unreachable now; the next try_acquire sees the status and paces locally.
+        if let Some((n, retry_ms)) = got {
+            st.leased += f64::from(n);
+            // Short of a whole lease, the shared bucket is drained: ask again when a whole
+            // lease has accrued, not at every request (that would be a round trip per request
+            // exactly when the account is busiest).
+            st.retry_at =
+                (n < self.pacing.lease()).then(|| now() + Duration::from_millis(retry_ms.max(1)));
         }
     }
 }

@@ -72,8 +72,9 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// Takes up to `want` tokens from `account`'s request bucket shared by every instance:
-    /// `Some((granted, retry_after_ms))`, the second saying when to ask again if nothing was
-    /// granted. `None`: buckets are not shared (or unreachable now); pace locally.
+    /// `Some((granted, retry_after_ms))`, the second saying, when fewer than `want` were
+    /// granted, how long until `want` are there again. `None`: buckets are not shared (or
+    /// unreachable now); pace locally.
     fn take_tokens<'a>(
         &'a self,
         account: &'a str,

@@ -49,23 +49,29 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const LOAD_BATCH: usize = 200;
 
 /// Sets a flood deadline unless a later one is stored, and publishes it.
-/// KEYS: key, channel. ARGV: deadline (Unix ms), value, message.
+/// KEYS: key, channel. ARGV: value, deadline (Unix ms), message (the same order as the put
+/// script's).
 const FLOOD_SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local untilms = tonumber(ARGV[1])
+local untilms = tonumber(ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if untilms <= now or (ttl > 0 and now + ttl >= untilms) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', untilms - now)
+redis.call('SET', KEYS[1], ARGV[1], 'PX', untilms - now)
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1
 ";
 
-/// Sets (ARGV[2] > 0: for that many ms) or deletes (ARGV[2] = 0) a key, and publishes.
-/// KEYS: key, channel. ARGV: value, ttl ms, message.
+/// Sets (ARGV[2] > 0: for that many ms; ARGV[4] = 1: only if absent) or deletes
+/// (ARGV[2] = 0) a key, and publishes when it did. KEYS: key, channel. ARGV: value, ttl ms,
+/// message, only-if-absent.
 const PUT_SCRIPT: &str = r"
 if tonumber(ARGV[2]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  if ARGV[4] == '1' then
+    if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+  else
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  end
 else
   redis.call('DEL', KEYS[1])
 end
@@ -84,7 +90,8 @@ return redis.call('GET', KEYS[1])
 ";
 
 /// Takes up to ARGV[3] tokens from a bucket of ARGV[1] per second, burst ARGV[2], on Redis's
-/// clock. Returns {granted, ms until a token if none was granted}. KEYS: the bucket.
+/// clock. Returns {granted, ms until ARGV[3] tokens are there again when fewer were
+/// granted}. KEYS: the bucket.
 const BUCKET_SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -100,7 +107,7 @@ tokens = tokens - got
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.3f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 local wait = 0
-if got == 0 then wait = math.ceil((1 - tokens) * 1000 / rate) end
+if got < want then wait = math.ceil((want - tokens) * 1000 / rate) end
 return {got, wait}
 ";
 
@@ -393,21 +400,22 @@ impl Task {
         connect(self.client.clone(), self.channel.clone()).await
     }
 
-    /// After a reconnect: pushes what changed meanwhile, then reloads everything.
+    /// After a reconnect: pushes what changed meanwhile, then the whole local state where
+    /// Redis lacks it (a Redis restarted empty gets its flood deadlines and auth keys back
+    /// from the instances), then reloads everything.
     async fn resync(&mut self, cmd: &mut MultiplexedConnection) -> Result<(), Lost> {
         let pending: Vec<Change> = self.pending.drain().map(|(_, c)| c).collect();
         for (i, change) in pending.iter().enumerate() {
-            let result = match change {
-                Change::AuthKey { .. } => self.insert_key(cmd, change).await.map(drop),
-                _ => self.write(cmd, change).await,
-            };
-            if let Err(e) = result {
+            if let Err(e) = self.write(cmd, change, false).await {
                 // Keep what was not pushed for the next attempt.
                 for c in &pending[i..] {
                     self.pending.insert(c.slot(), c.clone());
                 }
                 return Err(e);
             }
+        }
+        for change in self.local.read(|m| m.live(now_ms())) {
+            self.write(cmd, &change, true).await?;
         }
         self.load(cmd).await
     }
@@ -416,7 +424,7 @@ impl Task {
     async fn online(&mut self, cmd: &mut MultiplexedConnection, op: Op) -> Result<(), Lost> {
         match op {
             Op::Record(change) => {
-                if let Err(e) = self.write(cmd, &change).await {
+                if let Err(e) = self.write(cmd, &change, false).await {
                     self.pending.insert(change.slot(), change);
                     return Err(e);
                 }
@@ -488,8 +496,14 @@ impl Task {
         m
     }
 
-    /// Writes and publishes a flood deadline, a resolution or a forget.
-    async fn write(&self, cmd: &mut MultiplexedConnection, change: &Change) -> Result<(), Lost> {
+    /// Writes and publishes a change (a resolution only where none is stored when
+    /// `only_if_absent`; flood deadlines only ever move later, auth keys never replace one).
+    async fn write(
+        &self,
+        cmd: &mut MultiplexedConnection,
+        change: &Change,
+        only_if_absent: bool,
+    ) -> Result<(), Lost> {
         let key = format!("{PREFIX}{}", change.slot());
         let msg = self.message(change);
         let (script, value, arg) = match change {
@@ -502,16 +516,13 @@ impl Task {
             Change::AuthKey { .. } => return self.insert_key(cmd, change).await.map(drop),
         };
         self.tick();
-        // The flood script takes (deadline, value, message), the put script (value, ttl,
-        // message): the order of the two first arguments differs.
-        let mut inv = script.key(&key);
-        inv.key(&self.channel);
-        if matches!(change, Change::Flood { .. }) {
-            inv.arg(arg).arg(value);
-        } else {
-            inv.arg(value).arg(arg);
-        }
-        inv.arg(msg)
+        script
+            .key(&key)
+            .key(&self.channel)
+            .arg(value)
+            .arg(arg)
+            .arg(msg)
+            .arg(u8::from(only_if_absent))
             .invoke_async::<i32>(cmd)
             .await
             .map(drop)
