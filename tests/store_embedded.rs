@@ -144,3 +144,23 @@ async fn the_log_is_compacted() {
     let s = Store::open_file(&path).unwrap();
     assert_eq!(s.flood_until("a", 2), Some(until));
 }
+
+#[test]
+fn the_documented_layout_is_what_we_read() {
+    // fuzz/make_seeds.py writes a store file from docs/scale.md's layout in Python (its own
+    // SHA-256 and packing): our reader must take it as written.
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/store_file");
+    let log = std::fs::read(seeds.join("log")).unwrap();
+    let r = tgmux::store::file::replay(&log).unwrap();
+    assert_eq!((r.records, r.torn), (4, false));
+    assert_eq!(r.maps.flood_until("main", 2, 0), Some(1_700_000_000_123));
+    assert_eq!(
+        r.maps
+            .resolution("bot-2", "https://t.me/c/1/2", 0)
+            .as_deref(),
+        Some(&b"loc"[..])
+    );
+    assert_eq!(r.maps.auth_key("main", 4).map(|k| k[255]), Some(255));
+    let torn = tgmux::store::file::replay(&std::fs::read(seeds.join("torn")).unwrap()).unwrap();
+    assert_eq!((torn.records, torn.torn), (3, true));
+}
