@@ -60,3 +60,28 @@ for ctl in range(6):
     seed = bytes(rnd.getrandbits(8) for _ in range(8))
     body = [2] + list(range(8)) + [1, 9, 9, 9, 9] + [0] + list(inter(small))
     write("transport_obfuscated", f"roundtrip{ctl}", [ctl] + list(seed) + body)
+
+# The embedded store file (src/store/file.rs): header, then records of
+# len u32, !len u32, change, SHA-256(change)[:8].
+import hashlib
+
+
+def store_str(s):
+    return struct.pack("<H", len(s)) + s
+
+
+def store_record(change):
+    n = len(change)
+    return struct.pack("<II", n, n ^ 0xFFFFFFFF) + change + hashlib.sha256(change).digest()[:8]
+
+
+flood = b"\x01" + store_str(b"main") + struct.pack("<iQ", 2, 1_700_000_000_123)
+resolved = (b"\x02" + store_str(b"bot-2") + store_str(b"https://t.me/c/1/2")
+            + struct.pack("<QI", 1_700_000_360_000, 3) + b"loc")
+forget = b"\x03" + store_str(b"main") + store_str(b"t.me/x/1")
+authkey = b"\x04" + store_str(b"main") + struct.pack("<i", 4) + bytes(range(256))
+header = b"TGMUXSTO" + struct.pack("<I", 1)
+log = header + b"".join(store_record(c) for c in (flood, resolved, forget, authkey))
+write("store_file", "log", log)
+write("store_file", "torn", log[:-5])
+write("store_file", "record", flood)

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::Globals;
 
+pub mod accounts;
 pub mod proxy;
 pub use proxy::{Proxy, ProxyLinkError};
 

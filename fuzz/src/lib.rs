@@ -335,3 +335,16 @@ pub fn tl_decode(data: &[u8]) {
         let _ = g.unpack(1 << 20);
     }
 }
+
+/// Any bytes as an embedded store file (`tgmux::store::file::replay`) and as one change
+/// record: typed errors only, never a panic; whatever replays re-encodes to the same changes.
+pub fn store_file(data: &[u8]) {
+    use tgmux::store::Change;
+    let _ = Change::decode(data);
+    if let Ok(r) = tgmux::store::file::replay(data) {
+        assert!(r.good_len <= data.len() as u64);
+        for c in r.maps.live(0) {
+            assert_eq!(Change::decode(&c.encode()).as_ref(), Ok(&c));
+        }
+    }
+}
