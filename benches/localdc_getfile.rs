@@ -15,9 +15,7 @@ use rand::SeedableRng;
 
 use common::LocalWorld;
 use tgmux::crypto::AuthKey;
-use tgmux::localdc::conn::{Connection, KeyStore, Shared};
-use tgmux::localdc::handler::Reply;
-use tgmux::localdc::media::Library;
+use tgmux::localdc::{Connection, KeyStore, Library, Reply, Shared};
 use tgmux::mtproto::auth::server::ServerConfig as AuthConfig;
 use tgmux::mtproto::session::{ClientSession, ClientSessionConfig, Event, SaltSchedule};
 use tgmux::mtproto::transport::{ClientConfig, Codec, Frame};

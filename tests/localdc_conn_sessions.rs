@@ -9,11 +9,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use tgmux::crypto::AuthKey;
-use tgmux::localdc::conn::{Connection, KeyStore, Shared};
-use tgmux::localdc::faults::FaultSpec;
-use tgmux::localdc::handler::World;
-use tgmux::localdc::media::Library;
-use tgmux::localdc::objects::DcAddress;
+use tgmux::localdc::{Connection, DcAddress, FaultSpec, KeyStore, Library, Shared, World};
 use tgmux::mtproto::auth::server::ServerConfig as AuthConfig;
 use tgmux::mtproto::session::{ClientSession, ClientSessionConfig, Event, SaltSchedule};
 use tgmux::mtproto::transport::{ClientConfig, Codec, Frame};

@@ -50,7 +50,7 @@ pub struct Args {
 
 /// Runs the local DC until Ctrl-C.
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
-    let opts = crate::localdc::run::Options {
+    let opts = crate::localdc::Options {
         media: args.media.clone(),
         listen: args.listen,
         dcs: args.dcs,
@@ -64,5 +64,5 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         verbose: g.verbose > 0,
         proxy_secret: args.proxy_secret.clone(),
     };
-    crate::localdc::run::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
+    crate::localdc::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

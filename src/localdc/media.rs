@@ -13,7 +13,7 @@ use super::error::LocalDcError;
 use super::ids;
 
 /// At most this many documents are served (bounds memory and start-up time).
-pub const MAX_DOCUMENTS: usize = 100_000;
+pub(super) const MAX_DOCUMENTS: usize = 100_000;
 
 /// One document: a file of the library.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,13 +71,13 @@ pub struct Library {
 }
 
 /// DC of message `msg_id` among `dcs` DCs: ((msg_id − 1) mod dcs) + 1.
-pub fn dc_of_message(msg_id: i32, dcs: u8) -> i32 {
+pub(super) fn dc_of_message(msg_id: i32, dcs: u8) -> i32 {
     let n = i64::from(dcs.max(1));
     ((i64::from(msg_id) - 1).rem_euclid(n) + 1) as i32
 }
 
 /// MIME type for a file extension (case-insensitive); `application/octet-stream` if unknown.
-pub fn mime_type(ext: &str) -> &'static str {
+pub(super) fn mime_type(ext: &str) -> &'static str {
     match ext.to_ascii_lowercase().as_str() {
         "mp4" | "m4v" => "video/mp4",
         "mkv" => "video/x-matroska",
@@ -102,14 +102,14 @@ pub fn mime_type(ext: &str) -> &'static str {
 
 /// Whether a directory name can be a channel username: 1..=32 of `[A-Za-z0-9_]`, starting with
 /// a letter (Telegram's real rule also asks for 5+ characters; we allow short names in tests).
-pub fn is_username(name: &str) -> bool {
+pub(super) fn is_username(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `<msg_id>.<ext>` → (msg_id, ext) when msg_id is a positive i32 written in plain decimal.
-pub fn parse_file_name(name: &str) -> Option<(i32, &str)> {
+pub(super) fn parse_file_name(name: &str) -> Option<(i32, &str)> {
     let (stem, ext) = name.split_once('.')?;
     if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) || stem.starts_with('0') {
         return None;

@@ -25,7 +25,7 @@ pub struct DcAddress {
 }
 
 /// `user` for an account; `is_self` when sent to the account itself.
-pub fn user(a: &Account, is_self: bool) -> enums::User {
+pub(super) fn user(a: &Account, is_self: bool) -> enums::User {
     enums::User::User(types::User {
         is_self,
         contact: false,
@@ -85,7 +85,7 @@ pub fn user(a: &Account, is_self: bool) -> enums::User {
 }
 
 /// `userFull` for an account.
-pub fn user_full(a: &Account) -> types::users::UserFull {
+pub(super) fn user_full(a: &Account) -> types::users::UserFull {
     let full = types::UserFull {
         blocked: false,
         phone_calls_available: false,
@@ -188,12 +188,12 @@ pub fn user_full(a: &Account) -> types::users::UserFull {
 }
 
 /// `peerChannel` of a channel.
-pub fn peer(c: &Channel) -> enums::Peer {
+pub(super) fn peer(c: &Channel) -> enums::Peer {
     enums::Peer::PeerChannel(types::PeerChannel { channel_id: c.id })
 }
 
 /// `channel` (a public broadcast channel we have left, like a visitor sees it).
-pub fn channel(c: &Channel) -> enums::Chat {
+pub(super) fn channel(c: &Channel) -> enums::Chat {
     enums::Chat::Channel(types::Channel {
         creator: false,
         left: true,
@@ -248,7 +248,7 @@ pub fn channel(c: &Channel) -> enums::Chat {
 }
 
 /// `document` for a library file; `dc_id` is the DC we announce (normally `d.dc_id`).
-pub fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Document {
+pub(super) fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Document {
     enums::Document::Document(types::Document {
         id: d.id,
         access_hash: d.access_hash,
@@ -268,7 +268,7 @@ pub fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Docum
 }
 
 /// `message` of channel `c` carrying document `doc`.
-pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Message {
+pub(super) fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Message {
     let media = enums::MessageMedia::MessageMediaDocument(types::MessageMediaDocument {
         nopremium: false,
         spoiler: false,
@@ -335,12 +335,12 @@ pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Messag
 }
 
 /// `messageEmpty` (a message id with nothing in it).
-pub fn empty_message(id: i32, peer: Option<enums::Peer>) -> enums::Message {
+pub(super) fn empty_message(id: i32, peer: Option<enums::Peer>) -> enums::Message {
     enums::Message::MessageEmpty(types::MessageEmpty { id, peer_id: peer })
 }
 
 /// `config` announcing `dcs`, as DC `this_dc` at time `now`.
-pub fn config(dcs: &[DcAddress], this_dc: i32, now: i32) -> enums::Config {
+pub(super) fn config(dcs: &[DcAddress], this_dc: i32, now: i32) -> enums::Config {
     let dc_options = dcs
         .iter()
         .map(|d| {

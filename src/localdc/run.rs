@@ -29,7 +29,7 @@ use crate::mtproto::transport::ProxySecret;
 const SALT_PERIOD_SECS: i64 = 3600;
 
 /// Most DCs one process runs.
-pub const MAX_DCS: u8 = 16;
+pub(super) const MAX_DCS: u8 = 16;
 
 /// Everything `tgmux local-dc` was asked for.
 #[derive(Debug, Clone)]

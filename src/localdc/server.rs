@@ -21,11 +21,11 @@ use super::conn::{Connection, Flow, Shared};
 use super::error::LocalDcError;
 
 /// Most connections served at once (more wait in the accept queue).
-pub const MAX_CONNECTIONS: usize = 4096;
+pub(super) const MAX_CONNECTIONS: usize = 4096;
 const READ_BUF: usize = 64 * 1024;
 
 /// A running set of DC listeners.
-pub struct Servers {
+pub(super) struct Servers {
     /// (DC id, bound listener).
     pub listeners: Vec<(i32, TcpListener)>,
     /// What all connections share.
@@ -35,7 +35,10 @@ pub struct Servers {
 }
 
 /// Binds DC i on `first.port() + i - 1` for i in 1..=n.
-pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, LocalDcError> {
+pub(super) async fn bind(
+    first: SocketAddr,
+    n: u8,
+) -> Result<Vec<(i32, TcpListener)>, LocalDcError> {
     let mut out = Vec::new();
     for i in 1..=i32::from(n) {
         let port = u16::try_from(i32::from(first.port()) + i - 1)
@@ -50,7 +53,10 @@ pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, L
 }
 
 /// Binds DC `id`'s media-only address on `addr` (port 0: any free port).
-pub async fn bind_media(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+pub(super) async fn bind_media(
+    addr: SocketAddr,
+    id: i32,
+) -> Result<(i32, TcpListener), LocalDcError> {
     let l = TcpListener::bind(addr).await.map_err(|e| {
         LocalDcError::Other(format!(
             "cannot listen on {addr} for DC {id}'s media address: {e}"
@@ -60,7 +66,10 @@ pub async fn bind_media(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener),
 }
 
 /// Binds the CDN DC `id` on `addr`.
-pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+pub(super) async fn bind_cdn(
+    addr: SocketAddr,
+    id: i32,
+) -> Result<(i32, TcpListener), LocalDcError> {
     let l = TcpListener::bind(addr).await.map_err(|e| {
         LocalDcError::Other(format!("cannot listen on {addr} for the CDN DC {id}: {e}"))
     })?;
@@ -69,7 +78,7 @@ pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), L
 
 impl Servers {
     /// Serves until `shutdown` resolves, then closes every connection.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+    pub(super) async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut tasks = JoinSet::new();
         for (dc, listener) in self.listeners {
