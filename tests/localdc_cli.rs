@@ -1,8 +1,13 @@
 //! `tgmux local-dc` start-up: bad flags are one-line errors with a non-zero exit, never a
 //! panic or a hang; a good start writes a DC config that `DcConfig` reads and whose ports
-//! accept connections.
+//! accept connections; `--listen ADDR:0` gives every DC a port of its own; the RSA key is kept
+//! across restarts and may be an OpenSSL 3 (PKCS#8) key; media entries that are not served are
+//! each named in one warning.
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tgmux::dcconfig::DcConfig;
@@ -82,6 +87,7 @@ fn writes_a_readable_config_and_listens() {
         .arg(dir.join("media"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--write-config"])
         .arg(&config)
+        .env("XDG_DATA_HOME", &dir)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -103,4 +109,282 @@ fn writes_a_readable_config_and_listens() {
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `tgmux local-dc` run in the background: killed on drop.
+struct Running {
+    child: Child,
+    /// The stderr lines printed up to the DC config appearing.
+    banner: Vec<String>,
+    config: DcConfig,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch directory under the target dir, emptied first.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("localdc-cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    dir
+}
+
+/// Starts local-dc over `dir/media` with `XDG_DATA_HOME=dir/data`, writing `dir/dc.toml`,
+/// and waits for the config; stderr lines until then are the banner.
+fn start(dir: &Path, extra: &[&str]) -> Running {
+    let config = dir.join("dc.toml");
+    let _ = std::fs::remove_file(&config);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(["local-dc", "--media"])
+        .arg(dir.join("media"))
+        .arg("--write-config")
+        .arg(&config)
+        .args(extra)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut banner = Vec::new();
+    while !config.exists() {
+        banner.extend(rx.try_iter());
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("local-dc exited with {status}: {banner:?}");
+        }
+        assert!(Instant::now() < deadline, "no config written: {banner:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The banner follows the config file by a few lines, the summary last.
+    while !banner.iter().any(|l| l.contains(" documents in ")) {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(l) => banner.push(l),
+            Err(e) => panic!("no banner ({e}): {banner:?}"),
+        }
+    }
+    let config = DcConfig::read(&config).unwrap();
+    Running {
+        child,
+        banner,
+        config,
+    }
+}
+
+#[test]
+fn port_zero_gives_every_dc_its_own_free_port() {
+    let dir = scratch("port0");
+    let dc = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "3", "--cdn"]);
+    let ports: Vec<u16> = dc.config.dcs.iter().map(|d| d.port).collect();
+    assert_eq!(
+        dc.config.dcs.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let mut distinct = ports.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{ports:?}");
+    assert!(ports.iter().all(|&p| p > 1024), "{ports:?}");
+    for d in &dc.config.dcs {
+        std::net::TcpStream::connect(d.addr()).unwrap();
+    }
+    let line = dc
+        .banner
+        .iter()
+        .find(|l| l.contains(" DCs 1..=3 on "))
+        .unwrap();
+    for p in &ports {
+        assert!(line.contains(&p.to_string()), "{line}");
+    }
+    let cdn = dc
+        .banner
+        .iter()
+        .find(|l| l.contains("CDN DC 201 on "))
+        .unwrap();
+    let cdn_port: u16 = cdn
+        .split("CDN DC 201 on ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{cdn}"));
+    assert!(cdn_port > 1024 && !ports.contains(&cdn_port), "{cdn}");
+    std::net::TcpStream::connect(("127.0.0.1", cdn_port)).unwrap();
+}
+
+#[test]
+fn the_rsa_key_is_kept_across_restarts() {
+    let dir = scratch("keep-key");
+    let first = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    let key = dir.join("data/tgmux/local-dc/rsa-key.pem");
+    assert!(
+        first
+            .banner
+            .iter()
+            .any(|l| l.contains(key.to_str().unwrap()) && l.contains("new")),
+        "{:?}",
+        first.banner
+    );
+    let public = first.config.rsa_public_keys.clone();
+    drop(first);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let second = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    assert_eq!(
+        second.config.rsa_public_keys, public,
+        "same key after a restart"
+    );
+    assert!(
+        !second.banner.iter().any(|l| l.contains("new")),
+        "{:?}",
+        second.banner
+    );
+    drop(second);
+    // --rsa-key FILE chooses another key, made there once.
+    let chosen = dir.join("chosen.pem");
+    let third = start(
+        &dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--dcs",
+            "1",
+            "--rsa-key",
+            chosen.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(third.config.rsa_public_keys, public);
+    let made = third.config.rsa_public_keys.clone();
+    drop(third);
+    let fourth = start(
+        &dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--dcs",
+            "1",
+            "--rsa-key",
+            chosen.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(fourth.config.rsa_public_keys, made);
+}
+
+/// `openssl`, or None (after a note) when missing outside CI.
+fn openssl() -> Option<()> {
+    match Command::new("openssl").arg("version").output() {
+        Ok(o) if o.status.success() => Some(()),
+        other => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but openssl is missing: {other:?}"
+            );
+            eprintln!("note: skipping: no openssl");
+            None
+        }
+    }
+}
+
+#[test]
+fn an_openssl3_pkcs8_key_is_accepted() {
+    let Some(()) = openssl() else { return };
+    let dir = scratch("pkcs8");
+    let key = dir.join("genrsa.pem");
+    let out = Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let pem = if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
+        pem
+    } else {
+        // OpenSSL 1.x writes PKCS#1 by default: convert to PKCS#8 as OpenSSL 3 writes it.
+        let out = Command::new("openssl")
+            .args(["pkcs8", "-topk8", "-nocrypt", "-in"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let pem = String::from_utf8(out.stdout).unwrap();
+        std::fs::write(&key, &pem).unwrap();
+        pem
+    };
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    let public = Command::new("openssl")
+        .args(["rsa", "-RSAPublicKey_out", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(public.status.success());
+    let dc = start(
+        &dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--dcs",
+            "1",
+            "--rsa-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        dc.config.rsa_public_keys,
+        [String::from_utf8(public.stdout).unwrap()],
+        "the public half as openssl prints it"
+    );
+}
+
+#[test]
+fn every_media_entry_not_served_gets_one_warning_with_its_rule() {
+    let dir = scratch("skipped");
+    let media = dir.join("media");
+    std::fs::create_dir_all(media.join("chan")).unwrap();
+    std::fs::create_dir_all(media.join("bad name")).unwrap();
+    for f in ["chan/abc.mkv", "chan/-1.mkv", "chan/1.mkv"] {
+        std::fs::write(media.join(f), b"x").unwrap();
+    }
+    let dc = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    let warnings: Vec<&String> = dc.banner.iter().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 3, "{:?}", dc.banner);
+    for (entry, rule) in [
+        ("bad name", "a channel directory is a username"),
+        ("chan/-1.mkv", "msg_id a decimal number"),
+        ("chan/abc.mkv", "msg_id a decimal number"),
+    ] {
+        let path = media.join(entry);
+        let path = path.to_str().unwrap();
+        let hits: Vec<_> = warnings
+            .iter()
+            .filter(|l| l.contains(&format!("{path}: ")))
+            .collect();
+        assert_eq!(hits.len(), 1, "{entry}: {warnings:?}");
+        assert!(hits[0].contains(rule), "{entry}: {}", hits[0]);
+    }
+    assert!(
+        dc.banner
+            .iter()
+            .any(|l| l.contains("1 documents in 1 channels")),
+        "{:?}",
+        dc.banner
+    );
 }

@@ -11,7 +11,8 @@ pub struct Args {
     /// Media directory: DIR/<username>/<msg_id>.<ext>.
     #[arg(long, value_name = "DIR")]
     pub media: PathBuf,
-    /// Address of DC 1; DC i listens on PORT+i-1.
+    /// Address of DC 1; DC i listens on PORT+i-1 (port 0: every DC on a free port of its own,
+    /// see --write-config).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:44301")]
     pub listen: SocketAddr,
     /// Number of DCs.
@@ -20,7 +21,8 @@ pub struct Args {
     /// Write the DC addresses and RSA public key as TOML for `tgmux --dc-config`.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
-    /// PEM RSA private key to use instead of a fresh one.
+    /// RSA private key file (PKCS#1 or PKCS#8 PEM), generated there if it does not exist
+    /// [default: $XDG_DATA_HOME/tgmux/local-dc/rsa-key.pem, so restarts keep the key].
     #[arg(long, value_name = "FILE")]
     pub rsa_key: Option<PathBuf>,
     /// Require this 2FA password (SRP) for user logins.

@@ -68,6 +68,7 @@ pub struct Library {
     channels: BTreeMap<String, Channel>,
     by_channel_id: HashMap<i64, String>,
     by_document_id: HashMap<i64, (String, i32)>,
+    skipped: Vec<Skipped>,
 }
 
 /// DC of message `msg_id` among `dcs` DCs: ((msg_id − 1) mod dcs) + 1.
@@ -100,25 +101,62 @@ pub(super) fn mime_type(ext: &str) -> &'static str {
     }
 }
 
-/// Whether a directory name can be a channel username: 1..=32 of `[A-Za-z0-9_]`, starting with
-/// a letter (Telegram's real rule also asks for 5+ characters; we allow short names in tests).
-pub(super) fn is_username(name: &str) -> bool {
-    (1..=32).contains(&name.len())
+/// Why a directory name cannot be a channel username, if it cannot: 1..=32 of `[A-Za-z0-9_]`,
+/// starting with a letter (Telegram's real rule also asks for 5+ characters; we allow short
+/// names in tests).
+pub(super) fn username_rule(name: &str) -> Result<(), &'static str> {
+    let ok = (1..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then_some(()).ok_or(
+        "a channel directory is a username: 1 to 32 of A-Z a-z 0-9 _, starting with a letter",
+    )
 }
 
-/// `<msg_id>.<ext>` → (msg_id, ext) when msg_id is a positive i32 written in plain decimal.
-pub(super) fn parse_file_name(name: &str) -> Option<(i32, &str)> {
-    let (stem, ext) = name.split_once('.')?;
+/// `<msg_id>.<ext>` → (msg_id, ext) when msg_id is a positive i32 written in plain decimal;
+/// otherwise the rule the name broke.
+pub(super) fn parse_file_name(name: &str) -> Result<(i32, &str), &'static str> {
+    const ID: &str = "a message file is <msg_id>.<ext>: msg_id a decimal number from 1 to \
+                      2147483647 without leading zeros";
+    let (stem, ext) = name.split_once('.').ok_or(ID)?;
     if stem.is_empty() || !stem.bytes().all(|b| b.is_ascii_digit()) || stem.starts_with('0') {
-        return None;
+        return Err(ID);
     }
     if ext.is_empty() || !ext.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return None;
+        return Err("a message file is <msg_id>.<ext>: ext one or more of A-Z a-z 0-9");
     }
-    let id: i32 = stem.parse().ok()?;
-    (id > 0).then_some((id, ext))
+    match stem.parse::<i32>() {
+        Ok(id) if id > 0 => Ok((id, ext)),
+        _ => Err(ID),
+    }
+}
+
+/// An entry of the media directory that is not served, and the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// The file or directory.
+    pub(crate) path: PathBuf,
+    /// What its name or kind should have been (or why it could not be read).
+    pub(crate) rule: String,
+}
+
+/// The entries of directory `dir` in name order, hidden ones (a leading `.`) left out, each
+/// with its UTF-8 name; entries whose name is not UTF-8 are recorded in `skipped`.
+fn entries(dir: &Path, skipped: &mut Vec<Skipped>) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        match entry.file_name().into_string() {
+            Ok(name) if name.starts_with('.') => {}
+            Ok(name) => out.push((name, entry.path())),
+            Err(_) => skipped.push(Skipped {
+                path: entry.path(),
+                rule: "names must be UTF-8".into(),
+            }),
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn mtime_secs(meta: &std::fs::Metadata) -> i32 {
@@ -131,17 +169,28 @@ fn mtime_secs(meta: &std::fs::Metadata) -> i32 {
 
 impl Library {
     /// Scans `dir` for `dir/<username>/<msg_id>.<ext>`, placing documents over `dcs` DCs.
+    /// Entries that do not fit the layout are not served; each is listed in
+    /// [`Library::skipped`] with the rule it broke (hidden entries, `.name`, are left out
+    /// silently).
     pub fn scan(dir: &Path, dcs: u8) -> Result<Library, LocalDcError> {
-        let err = |e: std::io::Error| LocalDcError::Media(format!("{}: {e}", dir.display()));
+        let err =
+            |p: &Path, e: std::io::Error| LocalDcError::Media(format!("{}: {e}", p.display()));
         let mut lib = Library::default();
         let mut count = 0usize;
-        let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(err)?.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let Some(username) = entry.file_name().to_str().map(str::to_owned) else {
+        let mut skipped = Vec::new();
+        for (username, path) in entries(dir, &mut skipped).map_err(|e| err(dir, e))? {
+            if !path.is_dir() {
+                skipped.push(Skipped {
+                    path,
+                    rule: "the media directory holds channel directories only".into(),
+                });
                 continue;
-            };
-            if !is_username(&username) || !entry.path().is_dir() {
+            }
+            if let Err(rule) = username_rule(&username) {
+                skipped.push(Skipped {
+                    path,
+                    rule: rule.into(),
+                });
                 continue;
             }
             let mut channel = Channel {
@@ -151,24 +200,38 @@ impl Library {
                 date: 0,
                 messages: BTreeMap::new(),
             };
-            let files = std::fs::read_dir(entry.path()).map_err(err)?;
-            for file in files.flatten() {
-                let Some(file_name) = file.file_name().to_str().map(str::to_owned) else {
-                    continue;
+            for (file_name, file) in entries(&path, &mut skipped).map_err(|e| err(&path, e))? {
+                let meta = match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() => m,
+                    Ok(_) => {
+                        skipped.push(Skipped {
+                            path: file,
+                            rule: "a channel directory holds message files only".into(),
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        skipped.push(Skipped {
+                            path: file,
+                            rule: format!("cannot be read: {e}"),
+                        });
+                        continue;
+                    }
                 };
-                let Some((msg_id, ext)) = parse_file_name(&file_name) else {
-                    continue;
+                let (msg_id, ext) = match parse_file_name(&file_name) {
+                    Ok(x) => x,
+                    Err(rule) => {
+                        skipped.push(Skipped {
+                            path: file,
+                            rule: rule.into(),
+                        });
+                        continue;
+                    }
                 };
-                let Ok(meta) = std::fs::metadata(file.path()) else {
-                    continue;
-                };
-                if !meta.is_file() {
-                    continue;
-                }
                 if channel.messages.contains_key(&msg_id) {
                     return Err(LocalDcError::Media(format!(
                         "{}: two files for message {msg_id}",
-                        entry.path().display()
+                        path.display()
                     )));
                 }
                 count += 1;
@@ -182,7 +245,7 @@ impl Library {
                     access_hash: ids::document_access_hash(&username, &file_name),
                     username: username.clone(),
                     msg_id,
-                    path: file.path(),
+                    path: file,
                     size: meta.len(),
                     mime_type: mime_type(ext),
                     date: mtime_secs(&meta),
@@ -197,7 +260,13 @@ impl Library {
             lib.by_channel_id.insert(channel.id, username.clone());
             lib.channels.insert(username, channel);
         }
+        lib.skipped = skipped;
         Ok(lib)
+    }
+
+    /// The entries not served, in scan order, with the rule each broke.
+    pub(crate) fn skipped(&self) -> &[Skipped] {
+        &self.skipped
     }
 
     /// All channels, by username.
@@ -252,17 +321,80 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(parse_file_name("2.mp4"), Some((2, "mp4")));
-        assert_eq!(parse_file_name("02.mp4"), None);
-        assert_eq!(parse_file_name("0.mp4"), None);
-        assert_eq!(parse_file_name("a.mp4"), None);
-        assert_eq!(parse_file_name("99999999999.mp4"), None);
-        assert_eq!(parse_file_name("3"), None);
-        assert_eq!(parse_file_name("3.tar.gz"), None);
-        assert!(is_username("chan") && is_username("My_chan2"));
-        assert!(!is_username("2chan") && !is_username(".git") && !is_username(""));
+        assert_eq!(parse_file_name("2.mp4"), Ok((2, "mp4")));
+        assert_eq!(parse_file_name("2147483647.mp4"), Ok((i32::MAX, "mp4")));
+        for bad in [
+            "02.mp4",
+            "0.mp4",
+            "a.mp4",
+            "-1.mkv",
+            "99999999999.mp4",
+            "3",
+            ".mp4",
+        ] {
+            let rule = parse_file_name(bad).unwrap_err();
+            assert!(rule.contains("msg_id a decimal number"), "{bad}: {rule}");
+        }
+        for bad in ["3.tar.gz", "3.", "3.m-v"] {
+            let rule = parse_file_name(bad).unwrap_err();
+            assert!(rule.contains("ext one or more of"), "{bad}: {rule}");
+        }
+        assert!(username_rule("chan").is_ok() && username_rule("My_chan2").is_ok());
+        for bad in ["2chan", ".git", "", "bad name", &"a".repeat(33)] {
+            assert!(
+                username_rule(bad).unwrap_err().contains("username"),
+                "{bad}"
+            );
+        }
         assert_eq!(mime_type("MKV"), "video/x-matroska");
         assert_eq!(mime_type("xyz"), "application/octet-stream");
+    }
+
+    #[test]
+    fn every_skipped_entry_is_listed_once_with_its_rule() {
+        let dir = std::env::temp_dir().join(format!("tgmux-media-skip-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for d in ["chan/sub", "bad name", ".git"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        for f in [
+            "chan/abc.mkv",
+            "chan/-1.mkv",
+            "chan/1.mkv",
+            "chan/.hidden",
+            "README",
+        ] {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("chan/2.mp4")).unwrap();
+        let lib = Library::scan(&dir, 1).unwrap();
+        assert_eq!(lib.document_count(), 1);
+        let got: Vec<(String, &str)> = lib
+            .skipped()
+            .iter()
+            .map(|s| {
+                let p = s.path.strip_prefix(&dir).unwrap().to_str().unwrap();
+                (p.to_string(), s.rule.as_str())
+            })
+            .collect();
+        let names: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "README",
+                "bad name",
+                "chan/-1.mkv",
+                "chan/2.mp4",
+                "chan/abc.mkv",
+                "chan/sub"
+            ]
+        );
+        assert!(got[0].1.contains("channel directories only"));
+        assert!(got[1].1.contains("username"));
+        assert!(got[2].1.contains("msg_id a decimal number") && got[4].1 == got[2].1);
+        assert!(got[3].1.starts_with("cannot be read: "), "{}", got[3].1);
+        assert!(got[5].1.contains("message files only"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -291,6 +423,12 @@ mod tests {
             1
         );
         assert!(lib.channel_by_username("9bad").is_none());
+        let skipped: Vec<_> = lib
+            .skipped()
+            .iter()
+            .map(|s| s.path.strip_prefix(&dir).unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(skipped, ["9bad", "chan/notes.txt"]);
         // A second scan agrees on every id.
         let again = Library::scan(&dir, 3).unwrap();
         assert_eq!(again.channel_by_username("chan"), Some(chan));

@@ -7,7 +7,7 @@
 //! `help.getConfig` (its `dcOption` has the `cdn` flag) and `help.getCdnConfig`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::crypto::RsaPrivateKey;
@@ -42,7 +42,8 @@ pub struct Options {
     pub dcs: u8,
     /// Where to write the DC config.
     pub write_config: Option<PathBuf>,
-    /// PEM private key to reuse.
+    /// The RSA private key file (PKCS#1 or PKCS#8 PEM), made there if missing; `None`: the
+    /// default file in the data directory.
     pub rsa_key: Option<PathBuf>,
     /// 2FA password for user logins.
     pub password: Option<String>,
@@ -60,17 +61,89 @@ pub struct Options {
     pub proxy_secret: Option<String>,
 }
 
-fn load_key(opts: &Options) -> Result<RsaPrivateKey, LocalDcError> {
-    match &opts.rsa_key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| LocalDcError::Other(format!("--rsa-key {}: {e}", path.display())))?;
-            RsaPrivateKey::from_pkcs1_pem(&pem)
-                .map_err(|e| LocalDcError::Other(format!("--rsa-key {}: {e}", path.display())))
-        }
-        None => RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)
-            .map_err(|e| LocalDcError::Other(format!("RSA key generation failed: {e}"))),
+/// Where the RSA key is kept without `--rsa-key`: `$XDG_DATA_HOME/tgmux/local-dc/rsa-key.pem`,
+/// else `~/.local/share/tgmux/local-dc/rsa-key.pem`; `None` when neither variable is an
+/// absolute path.
+fn default_key_path() -> Option<PathBuf> {
+    let absolute = |v: &str| {
+        std::env::var_os(v)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let data =
+        absolute("XDG_DATA_HOME").or_else(|| absolute("HOME").map(|h| h.join(".local/share")));
+    data.map(|d| d.join("tgmux/local-dc/rsa-key.pem"))
+}
+
+/// Whether the key was read or made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyOrigin {
+    /// Read from its file.
+    Kept,
+    /// Generated now and saved for the next start.
+    New,
+    /// Generated now and kept nowhere (no data directory).
+    Ephemeral,
+}
+
+/// The RSA key of the regular DCs: `--rsa-key FILE` or the default file, read when it exists
+/// (PKCS#1 or PKCS#8 PEM), otherwise generated and saved there (0600), so a restarted
+/// local-dc is the same network for its clients.
+fn load_key(opts: &Options) -> Result<(RsaPrivateKey, Option<PathBuf>, KeyOrigin), LocalDcError> {
+    let generate = || {
+        RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)
+            .map_err(|e| LocalDcError::Other(format!("RSA key generation failed: {e}")))
+    };
+    let Some(path) = opts.rsa_key.clone().or_else(default_key_path) else {
+        return Ok((generate()?, None, KeyOrigin::Ephemeral));
+    };
+    let flag = if opts.rsa_key.is_some() {
+        "--rsa-key "
+    } else {
+        "RSA key "
+    };
+    let fail =
+        |e: &dyn std::fmt::Display| LocalDcError::Other(format!("{flag}{}: {e}", path.display()));
+    let read = || -> Result<RsaPrivateKey, LocalDcError> {
+        let pem = std::fs::read_to_string(&path).map_err(|e| fail(&e))?;
+        RsaPrivateKey::from_pem(&pem).map_err(|e| fail(&e))
+    };
+    if path.exists() {
+        return Ok((read()?, Some(path), KeyOrigin::Kept));
     }
+    let key = generate()?;
+    match save_new(&path, &key.to_pkcs1_pem()) {
+        Ok(()) => Ok((key, Some(path), KeyOrigin::New)),
+        // Another local-dc made it first: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok((read()?, Some(path), KeyOrigin::Kept))
+        }
+        Err(e) => Err(fail(&format!("cannot save the new key: {e}"))),
+    }
+}
+
+/// Writes `pem` to `path` (mode 0600, parent directories made) unless `path` exists, never
+/// leaving a partial file there: the key goes to a temporary file first and is linked into
+/// place, which fails with `AlreadyExists` if another process got there first.
+fn save_new(path: &Path, pem: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(pem.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    written
 }
 
 /// `--proxy-secret HEX`: 16 bytes, or dd + 16 bytes.
@@ -84,6 +157,63 @@ fn parse_proxy_secret(hex: &str) -> Result<ProxySecret, LocalDcError> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
         .collect();
     ProxySecret::parse(&bytes).map_err(|e| bad(&e.to_string()))
+}
+
+/// `DCs 1..=3 on 127.0.0.1 ports 4430..=4432` when the ports follow each other, else every
+/// port: `DCs 1..=3 on 127.0.0.1 ports 40211, 33157, 38821`; `DC 1 on 127.0.0.1 port 4430`.
+fn describe_dcs(dcs: &[DcAddress]) -> String {
+    let (Some(first), Some(last)) = (dcs.first(), dcs.last()) else {
+        return "no DCs".into();
+    };
+    let consecutive = dcs
+        .windows(2)
+        .all(|w| u32::from(w[1].port) == u32::from(w[0].port) + 1);
+    let ports = if consecutive && dcs.len() > 1 {
+        format!("{}..={}", first.port, last.port)
+    } else {
+        let all: Vec<String> = dcs.iter().map(|d| d.port.to_string()).collect();
+        all.join(", ")
+    };
+    let word = if dcs.len() > 1 { "ports" } else { "port" };
+    format!(
+        "DCs {}..={} on {} {word} {ports}",
+        first.id, last.id, first.ip
+    )
+}
+
+/// The start-up lines on stderr, the summary last (once it is printed, every DC listens and the
+/// DC config is written).
+fn print_banner(
+    library: &Library,
+    dcs: &[DcAddress],
+    cdn: Option<&DcAddress>,
+    key_path: Option<&Path>,
+    key_origin: KeyOrigin,
+) {
+    match (key_path, key_origin) {
+        (Some(p), KeyOrigin::Kept) => eprintln!("local-dc: RSA key {}", p.display()),
+        (Some(p), _) => eprintln!(
+            "local-dc: RSA key {} (new, kept for the next start)",
+            p.display()
+        ),
+        (None, _) => eprintln!(
+            "local-dc: RSA key new and not kept (neither XDG_DATA_HOME nor HOME is set; \
+             choose a file with --rsa-key)"
+        ),
+    }
+    if let Some(c) = cdn {
+        eprintln!(
+            "local-dc: CDN DC {} on {} (documents over 1 MiB, for clients that set \
+             cdn_supported)",
+            c.id, c.port
+        );
+    }
+    eprintln!(
+        "local-dc: {} documents in {} channels; {}",
+        library.document_count(),
+        library.channels().count(),
+        describe_dcs(dcs)
+    );
 }
 
 /// Runs the server until Ctrl-C.
@@ -102,7 +232,14 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         .map(parse_proxy_secret)
         .transpose()?;
     let library = Library::scan(&opts.media, opts.dcs)?;
-    let key = load_key(opts)?;
+    let (key, key_path, key_origin) = load_key(opts)?;
+    for s in library.skipped() {
+        eprintln!(
+            "local-dc: warning: not served: {}: {}",
+            s.path.display(),
+            s.rule
+        );
+    }
     let cdn_key = if opts.cdn {
         Some(
             RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)
@@ -119,8 +256,12 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         let mut listeners = bind(opts.listen, opts.dcs).await?;
         let mut cdn_dc = None;
         if cdn_key.is_some() {
-            let port = u16::try_from(u32::from(opts.listen.port()) + u32::from(opts.dcs))
-                .map_err(|_| LocalDcError::Other("the CDN DC would need a port above 65535".into()))?;
+            let port = match opts.listen.port() {
+                0 => 0,
+                base => u16::try_from(u32::from(base) + u32::from(opts.dcs)).map_err(|_| {
+                    LocalDcError::Other("the CDN DC would need a port above 65535".into())
+                })?,
+            };
             let (id, l) = bind_cdn(SocketAddr::new(opts.listen.ip(), port), CDN_DC_ID).await?;
             let addr = l
                 .local_addr()
@@ -182,20 +323,13 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
                 LocalDcError::Other(format!("--write-config {}: {e}", path.display()))
             })?;
         }
-        eprintln!(
-            "local-dc: {} documents in {} channels; DCs 1..={} on {}..{}",
-            library.document_count(),
-            library.channels().count(),
-            opts.dcs,
-            config_dcs[0].port,
-            config_dcs[config_dcs.len() - 1].port
+        print_banner(
+            &library,
+            &config_dcs,
+            cdn_dc.as_ref(),
+            key_path.as_deref(),
+            key_origin,
         );
-        if let Some(c) = &cdn_dc {
-            eprintln!(
-                "local-dc: CDN DC {} on {} (documents over 1 MiB, for clients that set cdn_supported)",
-                c.id, c.port
-            );
-        }
         let mut world = World::new(library, dcs, spec);
         let mut cdn_auth = None;
         if let (Some(c), Some(k)) = (cdn_dc, cdn_key) {

@@ -1,6 +1,7 @@
 //! The tokio driver: one listener per DC, one task per connection, Ctrl-C to stop.
 //!
-//! DC i listens on PORT + i − 1; with `--cdn` the CDN DC on PORT + N. Each connection task reads into a fixed 64 KiB buffer, feeds
+//! DC i listens on PORT + i − 1 (with PORT 0, each on a free port); with `--cdn` the CDN DC on
+//! PORT + N. Each connection task reads into a fixed 64 KiB buffer, feeds
 //! the sans-IO [`Connection`] and writes what it produced (after `delay=MS` if set). A
 //! semaphore caps concurrent connections ([`MAX_CONNECTIONS`]); the per-connection memory is the
 //! read buffer plus what the codec holds of one incomplete frame.
@@ -34,15 +35,20 @@ pub(super) struct Servers {
     pub verbose: bool,
 }
 
-/// Binds DC i on `first.port() + i - 1` for i in 1..=n.
-pub(super) async fn bind(
+/// Binds DC i on `first.port() + i - 1` for i in 1..=n; port 0 gives every DC a free port of
+/// its own.
+pub(crate) async fn bind(
     first: SocketAddr,
     n: u8,
 ) -> Result<Vec<(i32, TcpListener)>, LocalDcError> {
     let mut out = Vec::new();
     for i in 1..=i32::from(n) {
-        let port = u16::try_from(i32::from(first.port()) + i - 1)
-            .map_err(|_| LocalDcError::Other(format!("DC {i} would need a port above 65535")))?;
+        let port = match first.port() {
+            0 => 0,
+            base => u16::try_from(i32::from(base) + i - 1).map_err(|_| {
+                LocalDcError::Other(format!("DC {i} would need a port above 65535"))
+            })?,
+        };
         let addr = SocketAddr::new(first.ip(), port);
         let l = TcpListener::bind(addr)
             .await

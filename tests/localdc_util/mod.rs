@@ -100,6 +100,8 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
         .args(["--dcs", &dcs.to_string(), "--write-config"])
         .arg(&config)
         .args(extra)
+        // local-dc keeps its RSA key in the data dir: one per test, not the user's.
+        .env("XDG_DATA_HOME", &dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
