@@ -134,13 +134,21 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Starts local-dc over `dir/media` with `XDG_DATA_HOME=dir/data`, writing `dir/dc.toml`,
-/// and waits for the config; stderr lines until then are the banner.
-fn start(dir: &Path, extra: &[&str]) -> Running {
+/// Starts local-dc with `dcs` DCs on free ports (`--listen 127.0.0.1:0`) over `dir/media`
+/// with `XDG_DATA_HOME=dir/data`, writing `dir/dc.toml`, and waits for the config and the
+/// banner.
+fn start(dir: &Path, dcs: u8, extra: &[&str]) -> Running {
     let config = dir.join("dc.toml");
     let _ = std::fs::remove_file(&config);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
-        .args(["local-dc", "--media"])
+        .args([
+            "local-dc",
+            "--listen",
+            "127.0.0.1:0",
+            "--dcs",
+            &dcs.to_string(),
+        ])
+        .arg("--media")
         .arg(dir.join("media"))
         .arg("--write-config")
         .arg(&config)
@@ -185,7 +193,7 @@ fn start(dir: &Path, extra: &[&str]) -> Running {
 #[test]
 fn port_zero_gives_every_dc_its_own_free_port() {
     let dir = scratch("port0");
-    let dc = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "3", "--cdn"]);
+    let dc = start(&dir, 3, &["--cdn"]);
     let ports: Vec<u16> = dc.config.dcs.iter().map(|d| d.port).collect();
     assert_eq!(
         dc.config.dcs.iter().map(|d| d.id).collect::<Vec<_>>(),
@@ -225,7 +233,7 @@ fn port_zero_gives_every_dc_its_own_free_port() {
 #[test]
 fn the_rsa_key_is_kept_across_restarts() {
     let dir = scratch("keep-key");
-    let first = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    let first = start(&dir, 1, &[]);
     let key = dir.join("data/tgmux/local-dc/rsa-key.pem");
     assert!(
         first
@@ -242,7 +250,7 @@ fn the_rsa_key_is_kept_across_restarts() {
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let second = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    let second = start(&dir, 1, &[]);
     assert_eq!(
         second.config.rsa_public_keys, public,
         "same key after a restart"
@@ -255,31 +263,11 @@ fn the_rsa_key_is_kept_across_restarts() {
     drop(second);
     // --rsa-key FILE chooses another key, made there once.
     let chosen = dir.join("chosen.pem");
-    let third = start(
-        &dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--dcs",
-            "1",
-            "--rsa-key",
-            chosen.to_str().unwrap(),
-        ],
-    );
+    let third = start(&dir, 1, &["--rsa-key", chosen.to_str().unwrap()]);
     assert_ne!(third.config.rsa_public_keys, public);
     let made = third.config.rsa_public_keys.clone();
     drop(third);
-    let fourth = start(
-        &dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--dcs",
-            "1",
-            "--rsa-key",
-            chosen.to_str().unwrap(),
-        ],
-    );
+    let fourth = start(&dir, 1, &["--rsa-key", chosen.to_str().unwrap()]);
     assert_eq!(fourth.config.rsa_public_keys, made);
 }
 
@@ -336,17 +324,7 @@ fn an_openssl3_pkcs8_key_is_accepted() {
         .output()
         .unwrap();
     assert!(public.status.success());
-    let dc = start(
-        &dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--dcs",
-            "1",
-            "--rsa-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let dc = start(&dir, 1, &["--rsa-key", key.to_str().unwrap()]);
     assert_eq!(
         dc.config.rsa_public_keys,
         [String::from_utf8(public.stdout).unwrap()],
@@ -363,7 +341,7 @@ fn every_media_entry_not_served_gets_one_warning_with_its_rule() {
     for f in ["chan/abc.mkv", "chan/-1.mkv", "chan/1.mkv"] {
         std::fs::write(media.join(f), b"x").unwrap();
     }
-    let dc = start(&dir, &["--listen", "127.0.0.1:0", "--dcs", "1"]);
+    let dc = start(&dir, 1, &[]);
     let warnings: Vec<&String> = dc.banner.iter().filter(|l| l.contains("warning")).collect();
     assert_eq!(warnings.len(), 3, "{:?}", dc.banner);
     for (entry, rule) in [
