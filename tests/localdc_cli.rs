@@ -366,3 +366,95 @@ fn every_media_entry_not_served_gets_one_warning_with_its_rule() {
         dc.banner
     );
 }
+
+/// The Python that checks JSON (`TGMUX_PYTHON`, else `python3`), or None (after a note) when
+/// missing outside CI.
+fn python() -> Option<String> {
+    let py = std::env::var("TGMUX_PYTHON").unwrap_or_else(|_| "python3".into());
+    match Command::new(&py).arg("--version").output() {
+        Ok(o) if o.status.success() => Some(py),
+        other => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but {py} is missing: {other:?}"
+            );
+            eprintln!("note: skipping: no {py}");
+            None
+        }
+    }
+}
+
+/// `expr` evaluated by Python over the JSON file `path` loaded as `j` (json.load is the judge
+/// of the syntax), printed.
+fn json_eval(py: &str, path: &Path, expr: &str) -> String {
+    let script = format!("import json,sys; j=json.load(open(sys.argv[1])); print(repr(({expr})))");
+    let out = Command::new(py)
+        .args(["-c", &script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        std::fs::read_to_string(path).unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn stats_file_is_json_from_the_start_and_final_after_sigterm() {
+    let Some(py) = python() else { return };
+    let dir = scratch("stats");
+    std::fs::create_dir_all(dir.join("media/chan")).unwrap();
+    std::fs::write(dir.join("media/chan/1.txt"), b"x").unwrap();
+    let stats = dir.join("stats.json");
+    let mut dc = start(&dir, 2, &["--stats-file", stats.to_str().unwrap()]);
+    // Written before the DC config: nothing asked yet.
+    assert_eq!(
+        json_eval(&py, &stats, "j['requests'], j['documents']"),
+        "(0, {})"
+    );
+    let first = json_eval(&py, &stats, "j['written_at_ms']");
+    let config = dir.join("dc.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(["--dc-config", config.to_str().unwrap(), "--session"])
+        .arg(dir.join("session"))
+        .args(["ping", "--dc", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SIGTERM stops it cleanly, writing the file once more.
+    let kill = Command::new("kill")
+        .args(["-TERM", &dc.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = dc.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "local-dc ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let last: u64 = json_eval(&py, &stats, "j['written_at_ms']")
+        .parse()
+        .unwrap();
+    assert!(last >= first.parse().unwrap());
+    assert_eq!(
+        json_eval(
+            &py,
+            &stats,
+            "j['requests'] >= 1 and j['requests'] == sum(j['methods'].values()) \
+             == sum(j['dcs'].values()) == sum(j['accounts'].values()), \
+             sorted(j['dcs']), j['faults']"
+        ),
+        "(True, ['1'], {'drop': 0, 'stall': 0})"
+    );
+}

@@ -28,7 +28,7 @@ pub struct Args {
     /// Require this 2FA password (SRP) for user logins.
     #[arg(long, value_name = "PW")]
     pub password: Option<String>,
-    /// Faults: drop=P, flood=P:S, premium-flood=P:S, salt=P, delay=MS, migrate,
+    /// Faults: drop=P, stall=P, flood=P:S, premium-flood=P:S, salt=P, delay=MS, migrate,
     /// expire-refs=SECS, reupload=P (comma-separated).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
@@ -48,6 +48,10 @@ pub struct Args {
     /// Other transports are accepted as before.
     #[arg(long, value_name = "HEX")]
     pub proxy_secret: Option<String>,
+    /// Write request counters as JSON to FILE every second and at exit: requests per method,
+    /// DC and account, upload.getFile parts and bytes per document.
+    #[arg(long, value_name = "FILE")]
+    pub stats_file: Option<PathBuf>,
 }
 
 /// Runs the local DC until Ctrl-C.
@@ -65,6 +69,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         media_dcs: args.media_dcs,
         verbose: g.verbose > 0,
         proxy_secret: args.proxy_secret.clone(),
+        stats_file: args.stats_file.clone(),
     };
     crate::localdc::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

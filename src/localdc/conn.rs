@@ -447,6 +447,7 @@ impl Connection {
                             self.errors.push(LoggedError { request, error: e });
                         }
                         Reply::Drop => return Ok(Flow::Close),
+                        Reply::Stall => {}
                     }
                 }
                 Event::Closed => return Ok(Flow::Close),

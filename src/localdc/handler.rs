@@ -37,6 +37,7 @@ use super::faults::{FaultSpec, Faults, RpcFault};
 use super::fileref::FileRefs;
 use super::media::Library;
 use super::objects::DcAddress;
+use super::stats::{Silent, Stats};
 
 pub(super) use auth::PasswordSetup;
 
@@ -52,6 +53,8 @@ pub enum Reply {
     Error(ApiError),
     /// Close the connection without answering (the `drop` fault).
     Drop,
+    /// Never answer, keep the connection (the `stall` fault).
+    Stall,
 }
 
 impl From<Result<Vec<u8>, ApiError>> for Reply {
@@ -105,6 +108,8 @@ pub struct World {
     cdn: Option<Cdn>,
     /// Pending SRP checks per auth key: (srp_id, server half).
     srp: Mutex<HashMap<i64, (i64, SrpServer)>>,
+    /// What was asked (`--stats-file`).
+    stats: Stats,
 }
 
 fn serialize<T: Serializable>(v: &T) -> Result<Vec<u8>, ApiError> {
@@ -137,7 +142,13 @@ impl World {
             password: None,
             cdn: None,
             srp: Mutex::new(HashMap::new()),
+            stats: Stats::default(),
         }
+    }
+
+    /// The request counters (`--stats-file`).
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The same world with 2FA: user logins must pass an SRP check of `setup`'s password.
@@ -211,23 +222,38 @@ impl World {
         Reply::Error(ApiError::bad_request("INPUT_REQUEST_INVALID"))
     }
 
-    /// Rolls the RPC faults, then calls the method `id`.
+    /// Counts the request, rolls the RPC faults, then calls the method `id`.
     fn dispatch(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Reply {
         ctx.method = id;
+        let account = self.accounts().require(ctx.auth_key_id).ok().map(|a| a.id);
+        self.stats.request(id, ctx.dc_id, account);
         let is_file = id == functions::upload::GetFile::CONSTRUCTOR_ID
             || id == functions::upload::GetCdnFile::CONSTRUCTOR_ID;
-        match ctx.faults.for_rpc(is_file) {
-            RpcFault::Drop => return Reply::Drop,
-            RpcFault::Flood(message) => return Reply::Error(ApiError::new(420, message)),
-            RpcFault::None => {}
+        let r = match ctx.faults.for_rpc(is_file) {
+            RpcFault::Drop => {
+                self.stats.fault(Silent::Drop);
+                return Reply::Drop;
+            }
+            RpcFault::Stall => {
+                self.stats.fault(Silent::Stall);
+                return Reply::Stall;
+            }
+            RpcFault::Flood(message) => Err(ApiError::new(420, message)),
+            RpcFault::None if self.cdn_dc_id() == Some(ctx.dc_id) => self.call_cdn(ctx, id, body),
+            RpcFault::None => self.call(ctx, id, body),
+        };
+        if let Err(e) = &r {
+            self.stats.error(&e.message);
         }
-        if self.cdn_dc_id() == Some(ctx.dc_id) {
-            return self.dispatch_cdn(ctx, id, body).into();
-        }
+        r.into()
+    }
+
+    /// The method table of the regular DCs.
+    fn call(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Result<Vec<u8>, ApiError> {
         use functions::{
             account as acc, auth, channels, contacts, help, messages, updates, upload, users,
         };
-        let r = match id {
+        match id {
             help::GetConfig::CONSTRUCTOR_ID => self.get_config(ctx),
             help::GetNearestDc::CONSTRUCTOR_ID => self.get_nearest_dc(ctx),
             help::GetCdnConfig::CONSTRUCTOR_ID => self.get_cdn_config(),
@@ -283,12 +309,11 @@ impl World {
                 decode(body).and_then(|r| self.check_password(ctx, r))
             }
             _ => Err(ApiError::method_invalid()),
-        };
-        r.into()
+        }
     }
 
     /// The CDN DC knows no users and serves one method.
-    fn dispatch_cdn(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Result<Vec<u8>, ApiError> {
+    fn call_cdn(&self, ctx: &mut Ctx<'_>, id: u32, body: &Bytes) -> Result<Vec<u8>, ApiError> {
         match id {
             functions::upload::GetCdnFile::CONSTRUCTOR_ID => {
                 decode(body).and_then(|r| self.get_cdn_file(ctx, r))
@@ -344,6 +369,66 @@ mod tests {
         let fx = fixture("drop", "drop=1");
         let mut c = client(&fx.world, 2, 1);
         assert_eq!(c.raw(functions::help::GetConfig {}.to_bytes()), Reply::Drop);
+        assert!(fx
+            .world
+            .stats()
+            .to_json(0)
+            .contains("\"faults\": {\"drop\": 1, \"stall\": 0}"));
+    }
+
+    #[test]
+    fn stall_fault_leaves_file_requests_unanswered() {
+        let fx = fixture("stall", "stall=1");
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        let get_file = functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: location(&doc),
+            offset: 0,
+            limit: 4096,
+        };
+        assert_eq!(c.raw(wrapped(get_file)), Reply::Stall);
+        // Other requests are answered as usual.
+        c.call(&functions::updates::GetState {}).unwrap();
+        let json = fx.world.stats().to_json(0);
+        assert!(json.contains("\"stall\": 1"), "{json}");
+        assert!(json.contains("\"documents\": {}"), "nothing served: {json}");
+    }
+
+    #[test]
+    fn stats_count_methods_dcs_accounts_errors_and_parts() {
+        let fx = fixture("stats", "");
+        let mut anon = client(&fx.world, 1, 7);
+        anon.raw(wrapped(functions::help::GetConfig {}));
+        let mut c = client(&fx.world, 2, 1);
+        c.login_bot();
+        let doc = c.message(2);
+        for offset in [0, 1 << 20, 2 << 20, 3 << 20] {
+            c.get_file(&doc, offset, 1 << 20, false).unwrap();
+        }
+        let mut dc1 = client(&fx.world, 1, 2);
+        dc1.login_bot();
+        dc1.get_file(&doc, 0, 4096, false).unwrap_err();
+        let json = fx.world.stats().to_json(1_700_000_000_123);
+        let size = fx.data.len();
+        let id = doc.id;
+        for want in [
+            "{\"written_at_ms\": 1700000000123, \"requests\": 9, ".to_string(),
+            "\"methods\": {\"auth.importBotAuthorization\": 2, \"channels.getMessages\": 1, \
+             \"help.getConfig\": 1, \"upload.getFile\": 5}"
+                .into(),
+            "\"dcs\": {\"1\": 3, \"2\": 6}".into(),
+            "\"accounts\": {\"none\": 3, \"123\": 6}".into(),
+            "\"errors\": {\"FILE_MIGRATE_2\": 1}".into(),
+            format!(
+                "\"documents\": {{\"chan/2.mp4\": {{\"id\": {id}, \"dc\": 2, \"size\": {size}, \
+                 \"parts\": 4, \"bytes\": {size}, \"cdn_parts\": 0, \"cdn_bytes\": 0}}}}}}\n"
+            ),
+        ] {
+            assert!(json.contains(&want), "{want}\nin\n{json}");
+        }
     }
 
     /// One bot through every area: login, resolve, FILE_MIGRATE, export/import, download,

@@ -40,6 +40,13 @@ pub struct Document {
     pub dc_id: i32,
 }
 
+impl Document {
+    /// Its path below the media directory, `/`-separated (`chan/2.mp4`).
+    pub(crate) fn media_path(&self) -> String {
+        format!("{}/{}", self.username, self.file_name)
+    }
+}
+
 /// One channel: a directory of the library.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {

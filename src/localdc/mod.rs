@@ -30,6 +30,7 @@ mod objects;
 mod rng;
 mod run;
 mod server;
+mod stats;
 
 pub use conn::{Connection, KeyStore, Shared};
 pub use error::{ApiError, LocalDcError};

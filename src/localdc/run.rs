@@ -24,7 +24,10 @@ use super::server::{bind, bind_cdn, bind_media, Servers};
 use crate::mtproto::auth::server::ServerConfig as AuthConfig;
 use crate::mtproto::session::SaltSchedule;
 use crate::mtproto::transport::ProxySecret;
+use tokio::net::TcpListener;
 
+/// How often `--stats-file` is rewritten.
+const STATS_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long each server salt is current.
 const SALT_PERIOD_SECS: i64 = 3600;
 
@@ -59,6 +62,8 @@ pub struct Options {
     pub verbose: bool,
     /// MTProxy secret (hex, 16 bytes or dd + 16) every listener requires of obfuscated2.
     pub proxy_secret: Option<String>,
+    /// Where to write the request counters as JSON, every second and at exit.
+    pub stats_file: Option<PathBuf>,
 }
 
 /// Where the RSA key is kept without `--rsa-key`: `$XDG_DATA_HOME/tgmux/local-dc/rsa-key.pem`,
@@ -253,92 +258,29 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         .build()
         .map_err(|e| LocalDcError::Other(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
-        let mut listeners = bind(opts.listen, opts.dcs).await?;
-        let mut cdn_dc = None;
-        if cdn_key.is_some() {
-            let port = match opts.listen.port() {
-                0 => 0,
-                base => u16::try_from(u32::from(base) + u32::from(opts.dcs)).map_err(|_| {
-                    LocalDcError::Other("the CDN DC would need a port above 65535".into())
-                })?,
-            };
-            let (id, l) = bind_cdn(SocketAddr::new(opts.listen.ip(), port), CDN_DC_ID).await?;
-            let addr = l
-                .local_addr()
-                .map_err(|e| LocalDcError::Other(e.to_string()))?;
-            cdn_dc = Some(DcAddress {
-                id,
-                ip: addr.ip().to_string(),
-                port: addr.port(),
-                cdn: true,
-                media_only: false,
-            });
-            listeners.push((id, l));
-        }
-        let mut dcs = Vec::new();
-        for (id, l) in listeners.iter().filter(|(id, _)| *id != CDN_DC_ID) {
-            let addr = l
-                .local_addr()
-                .map_err(|e| LocalDcError::Other(e.to_string()))?;
-            dcs.push(DcAddress {
-                id: *id,
-                ip: addr.ip().to_string(),
-                port: addr.port(),
-                cdn: false,
-                media_only: false,
-            });
-        }
-        // The DC config file lists the regular addresses only; the media-only ones are
-        // announced by help.getConfig alone.
-        let config_dcs = dcs.clone();
-        if opts.media_dcs {
-            for d in config_dcs.iter() {
-                let (id, l) = bind_media(SocketAddr::new(opts.listen.ip(), 0), d.id).await?;
-                let addr = l
-                    .local_addr()
-                    .map_err(|e| LocalDcError::Other(e.to_string()))?;
-                dcs.push(DcAddress {
-                    id,
-                    ip: addr.ip().to_string(),
-                    port: addr.port(),
-                    cdn: false,
-                    media_only: true,
-                });
-                listeners.push((id, l));
-            }
-        }
-        if let Some(path) = &opts.write_config {
-            let config = DcConfig {
-                rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
-                dcs: config_dcs
-                    .iter()
-                    .map(|d| DcEntry {
-                        id: d.id,
-                        ip: d.ip.parse().expect("from a SocketAddr"),
-                        port: d.port,
-                    })
-                    .collect(),
-            };
-            config.write(path).map_err(|e| {
-                LocalDcError::Other(format!("--write-config {}: {e}", path.display()))
-            })?;
-        }
-        print_banner(
-            &library,
-            &config_dcs,
-            cdn_dc.as_ref(),
-            key_path.as_deref(),
-            key_origin,
-        );
-        let mut world = World::new(library, dcs, spec);
+        let bound = bind_all(opts).await?;
+        let mut world = World::new(library, bound.dcs, spec);
         let mut cdn_auth = None;
-        if let (Some(c), Some(k)) = (cdn_dc, cdn_key) {
+        if let (Some(c), Some(k)) = (bound.cdn.clone(), cdn_key) {
             world = world.with_cdn(c.clone(), k.public_key().to_pkcs1_pem());
             cdn_auth = Some((c.id, Arc::new(AuthConfig { keys: vec![k] })));
         }
         if let Some(pw) = &opts.password {
             world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
         }
+        if let Some(path) = &opts.stats_file {
+            write_stats(&world, path)?;
+        }
+        if let Some(path) = &opts.write_config {
+            write_config(path, &key, &bound.config_dcs)?;
+        }
+        print_banner(
+            &world.library,
+            &bound.config_dcs,
+            bound.cdn.as_ref(),
+            key_path.as_deref(),
+            key_origin,
+        );
         let world = Arc::new(world);
         let shared = Arc::new(Shared {
             world,
@@ -349,17 +291,153 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             seed: opts.seed,
             proxy_secret,
         });
+        let world = shared.world.clone();
         let servers = Servers {
-            listeners,
+            listeners: bound.listeners,
             shared,
             verbose: opts.verbose,
         };
+        let stats = async {
+            let Some(path) = &opts.stats_file else {
+                return std::future::pending().await;
+            };
+            let mut tick = tokio::time::interval(STATS_PERIOD);
+            let mut warned = false;
+            loop {
+                tick.tick().await;
+                if let (Err(e), false) = (write_stats(&world, path), warned) {
+                    eprintln!("local-dc: warning: {e} (will keep trying)");
+                    warned = true;
+                }
+            }
+        };
         servers
             .run(async {
-                let _ = tokio::signal::ctrl_c().await;
+                tokio::select! {
+                    () = stop_signal() => {}
+                    () = stats => {}
+                }
             })
             .await;
+        if let Some(path) = &opts.stats_file {
+            write_stats(&world, path)?;
+        }
         eprintln!("local-dc: stopped");
         Ok(())
     })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Every listener and the addresses they give.
+struct Bound {
+    /// (DC id, listener): the regular DCs, the CDN DC, the media-only addresses.
+    listeners: Vec<(i32, TcpListener)>,
+    /// Every address `help.getConfig` announces (the CDN DC is added by [`World::with_cdn`]).
+    dcs: Vec<DcAddress>,
+    /// The regular addresses, for the DC config file.
+    config_dcs: Vec<DcAddress>,
+    /// The CDN DC, with `--cdn`.
+    cdn: Option<DcAddress>,
+}
+
+fn address(
+    id: i32,
+    l: &TcpListener,
+    cdn: bool,
+    media_only: bool,
+) -> Result<DcAddress, LocalDcError> {
+    let addr = l
+        .local_addr()
+        .map_err(|e| LocalDcError::Other(e.to_string()))?;
+    Ok(DcAddress {
+        id,
+        ip: addr.ip().to_string(),
+        port: addr.port(),
+        cdn,
+        media_only,
+    })
+}
+
+/// Binds the regular DCs on `--listen`, then the CDN DC on PORT + N (or a free port with port
+/// 0), then with `--media-dcs` a media-only address per DC on a free port.
+async fn bind_all(opts: &Options) -> Result<Bound, LocalDcError> {
+    let mut listeners = bind(opts.listen, opts.dcs).await?;
+    let mut dcs = Vec::new();
+    for (id, l) in &listeners {
+        dcs.push(address(*id, l, false, false)?);
+    }
+    let config_dcs = dcs.clone();
+    let mut cdn = None;
+    if opts.cdn {
+        let port = match opts.listen.port() {
+            0 => 0,
+            base => u16::try_from(u32::from(base) + u32::from(opts.dcs)).map_err(|_| {
+                LocalDcError::Other("the CDN DC would need a port above 65535".into())
+            })?,
+        };
+        let (id, l) = bind_cdn(SocketAddr::new(opts.listen.ip(), port), CDN_DC_ID).await?;
+        cdn = Some(address(id, &l, true, false)?);
+        listeners.push((id, l));
+    }
+    // The DC config file lists the regular addresses only; the media-only ones are announced
+    // by help.getConfig alone.
+    if opts.media_dcs {
+        for d in &config_dcs {
+            let (id, l) = bind_media(SocketAddr::new(opts.listen.ip(), 0), d.id).await?;
+            dcs.push(address(id, &l, false, true)?);
+            listeners.push((id, l));
+        }
+    }
+    Ok(Bound {
+        listeners,
+        dcs,
+        config_dcs,
+        cdn,
+    })
+}
+
+/// `--write-config`: the DC addresses and the RSA public key, as TOML.
+fn write_config(path: &Path, key: &RsaPrivateKey, dcs: &[DcAddress]) -> Result<(), LocalDcError> {
+    let config = DcConfig {
+        rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
+        dcs: dcs
+            .iter()
+            .map(|d| DcEntry {
+                id: d.id,
+                ip: d.ip.parse().expect("from a SocketAddr"),
+                port: d.port,
+            })
+            .collect(),
+    };
+    config
+        .write(path)
+        .map_err(|e| LocalDcError::Other(format!("--write-config {}: {e}", path.display())))
+}
+
+/// `--stats-file`: the counters as JSON, through a temporary file renamed over `path`.
+fn write_stats(world: &World, path: &Path) -> Result<(), LocalDcError> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, world.stats().to_json(now_ms))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| LocalDcError::Other(format!("--stats-file {}: {e}", path.display())))
 }

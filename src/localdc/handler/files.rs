@@ -57,6 +57,7 @@ impl World {
             }
         }
         let bytes = read_document(d, part)?;
+        self.stats.part(d, bytes.len(), false);
         serialize(&enums::upload::File::File(types::upload::File {
             r#type: enums::storage::FileType::FilePartial(types::storage::FilePartial {}),
             mtime: d.date,
@@ -125,6 +126,7 @@ impl World {
             ));
         }
         let mut bytes = read_document(d, part)?.to_vec();
+        self.stats.part(d, bytes.len(), true);
         cdn::encrypt_part(d, part.offset, &mut bytes);
         serialize(&enums::upload::CdnFile::CdnFile(types::upload::CdnFile {
             bytes: Bytes::from(bytes),

@@ -109,6 +109,7 @@ impl Client<'_> {
             }
             Reply::Error(e) => Err(e),
             Reply::Drop => panic!("dropped"),
+            Reply::Stall => panic!("stalled"),
         }
     }
 
