@@ -271,16 +271,16 @@ fn the_rsa_key_is_kept_across_restarts() {
     assert_eq!(fourth.config.rsa_public_keys, made);
 }
 
-/// `openssl`, or None (after a note) when missing outside CI.
-fn openssl() -> Option<()> {
-    match Command::new("openssl").arg("version").output() {
-        Ok(o) if o.status.success() => Some(()),
+/// `program` if `program ARG` runs, or None (after a note) when it is missing outside CI.
+fn tool(program: &str, arg: &str) -> Option<String> {
+    match Command::new(program).arg(arg).output() {
+        Ok(o) if o.status.success() => Some(program.to_string()),
         other => {
             assert!(
                 std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but openssl is missing: {other:?}"
+                "CI=true but {program} is missing: {other:?}"
             );
-            eprintln!("note: skipping: no openssl");
+            eprintln!("note: skipping: no {program}");
             None
         }
     }
@@ -288,7 +288,9 @@ fn openssl() -> Option<()> {
 
 #[test]
 fn an_openssl3_pkcs8_key_is_accepted() {
-    let Some(()) = openssl() else { return };
+    let Some(_) = tool("openssl", "version") else {
+        return;
+    };
     let dir = scratch("pkcs8");
     let key = dir.join("genrsa.pem");
     let out = Command::new("openssl")
@@ -367,21 +369,12 @@ fn every_media_entry_not_served_gets_one_warning_with_its_rule() {
     );
 }
 
-/// The Python that checks JSON (`TGMUX_PYTHON`, else `python3`), or None (after a note) when
-/// missing outside CI.
+/// The Python that checks JSON: `TGMUX_PYTHON`, else `python3`.
 fn python() -> Option<String> {
-    let py = std::env::var("TGMUX_PYTHON").unwrap_or_else(|_| "python3".into());
-    match Command::new(&py).arg("--version").output() {
-        Ok(o) if o.status.success() => Some(py),
-        other => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but {py} is missing: {other:?}"
-            );
-            eprintln!("note: skipping: no {py}");
-            None
-        }
-    }
+    tool(
+        &std::env::var("TGMUX_PYTHON").unwrap_or_else(|_| "python3".into()),
+        "--version",
+    )
 }
 
 /// `expr` evaluated by Python over the JSON file `path` loaded as `j` (json.load is the judge
