@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         .channel_by_username("chan")
         .unwrap()
         .messages[&1]
+        .document
         .clone();
     let reference = world.world.refs.issue(doc.id, 1_700_000_000);
     let request = |offset: i64| {

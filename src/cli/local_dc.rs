@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use super::{CliError, Globals};
 
-/// Our own multi-DC MTProto server, serving DIR/<username>/<msg_id>.<ext> as public channels.
+/// Our own multi-DC MTProto server, serving DIR/<username>/<msg_id>.<ext> as public channels
+/// (and private channels, albums, forum topics and comments: see docs/local-dc.md).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Media directory: DIR/<username>/<msg_id>.<ext>.
+    /// Media directory: DIR/<username>/<msg_id>.<ext>, DIR/+<name>/... (private),
+    /// <chan>/<msg>/ (album), <chan>/topics/<topic>/<msg>.<ext>, <chan>/<msg>.comments/<id>.<ext>.
     #[arg(long, value_name = "DIR")]
     pub media: PathBuf,
     /// Address of DC 1; DC i listens on PORT+i-1 (port 0: every DC on a free port of its own,
@@ -52,6 +54,10 @@ pub struct Args {
     /// DC and account, upload.getFile parts and bytes per document.
     #[arg(long, value_name = "FILE")]
     pub stats_file: Option<PathBuf>,
+    /// Print every link that reaches each served message (`<msg-key> <link>` per line) and
+    /// exit.
+    #[arg(long)]
+    pub links: bool,
 }
 
 /// Runs the local DC until Ctrl-C.
@@ -70,6 +76,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         verbose: g.verbose > 0,
         proxy_secret: args.proxy_secret.clone(),
         stats_file: args.stats_file.clone(),
+        links: args.links,
     };
     crate::localdc::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

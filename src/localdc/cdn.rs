@@ -90,7 +90,7 @@ impl Cdn {
     pub(super) fn document<'l>(library: &'l Library, token: &[u8]) -> Option<&'l Document> {
         let id = ids::cdn_token_document_id(token)?;
         let d = library.document(id)?;
-        let expected = ids::cdn_file_token(d.id, &d.username, &d.file_name);
+        let expected = ids::cdn_file_token(d.id, &d.channel, &d.name);
         (Self::holds(d) && expected[..] == *token).then_some(d)
     }
 
@@ -141,8 +141,8 @@ impl Cdn {
 /// The AES-256-CTR key and IV of document `d`.
 pub(super) fn secrets(d: &Document) -> ([u8; 32], [u8; 16]) {
     (
-        ids::cdn_key(&d.username, &d.file_name),
-        ids::cdn_iv(&d.username, &d.file_name),
+        ids::cdn_key(&d.channel, &d.name),
+        ids::cdn_iv(&d.channel, &d.name),
     )
 }
 

@@ -278,6 +278,15 @@ impl World {
             messages::GetHistory::CONSTRUCTOR_ID => {
                 decode(body).and_then(|r| self.get_history(ctx, r))
             }
+            messages::GetReplies::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_replies(ctx, r))
+            }
+            messages::GetDiscussionMessage::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_discussion_message(ctx, r))
+            }
+            messages::GetDialogs::CONSTRUCTOR_ID => {
+                decode(body).and_then(|r| self.get_dialogs(ctx, r))
+            }
             upload::GetFile::CONSTRUCTOR_ID => decode(body).and_then(|r| self.get_file(ctx, r)),
             upload::GetFileHashes::CONSTRUCTOR_ID => {
                 decode(body).and_then(|r| self.get_file_hashes(ctx, r))
@@ -568,33 +577,11 @@ mod tests {
         );
         // History: newest first.
         let c = fx.world.library.channel_by_username("chan").unwrap();
-        let h = home
-            .call(&functions::messages::GetHistory {
-                peer: enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
-                    channel_id: c.id,
-                    access_hash: c.access_hash,
-                }),
-                offset_id: 0,
-                offset_date: 0,
-                add_offset: 0,
-                limit: 10,
-                max_id: 0,
-                min_id: 0,
-                hash: 0,
-            })
-            .unwrap();
-        let enums::messages::Messages::ChannelMessages(h) = h else {
-            panic!()
-        };
-        let ids: Vec<i32> = h
-            .messages
-            .iter()
-            .map(|m| match m {
-                enums::Message::Message(m) => m.id,
-                _ => 0,
-            })
-            .collect();
-        assert_eq!(ids, vec![3, 2]);
+        let peer = enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
+            channel_id: c.id,
+            access_hash: c.access_hash,
+        });
+        assert_eq!(home.history(peer), vec![3, 2]);
         home.call(&functions::auth::LogOut {}).unwrap();
         assert!(home.call(&functions::updates::GetState {}).is_err());
     }

@@ -64,6 +64,8 @@ pub struct Options {
     pub proxy_secret: Option<String>,
     /// Where to write the request counters as JSON, every second and at exit.
     pub stats_file: Option<PathBuf>,
+    /// Print every link that reaches each message and exit instead of serving.
+    pub links: bool,
 }
 
 /// Where the RSA key is kept without `--rsa-key`: `$XDG_DATA_HOME/tgmux/local-dc/rsa-key.pem`,
@@ -221,6 +223,17 @@ fn print_banner(
     );
 }
 
+/// One warning line per media entry not served.
+fn warn_skipped(library: &Library) {
+    for s in library.skipped() {
+        eprintln!(
+            "local-dc: warning: not served: {}: {}",
+            s.path.display(),
+            s.rule
+        );
+    }
+}
+
 /// Runs the server until Ctrl-C.
 pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     if opts.dcs == 0 || opts.dcs > MAX_DCS {
@@ -237,14 +250,19 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         .map(parse_proxy_secret)
         .transpose()?;
     let library = Library::scan(&opts.media, opts.dcs)?;
-    let (key, key_path, key_origin) = load_key(opts)?;
-    for s in library.skipped() {
-        eprintln!(
-            "local-dc: warning: not served: {}: {}",
-            s.path.display(),
-            s.rule
-        );
+    if opts.links {
+        warn_skipped(&library);
+        let mut out = String::new();
+        for (key, link) in super::links::links(&library) {
+            out.push_str(&format!("{key} {link}\n"));
+        }
+        use std::io::Write;
+        return std::io::stdout()
+            .write_all(out.as_bytes())
+            .map_err(|e| LocalDcError::Other(format!("--links: stdout: {e}")));
     }
+    let (key, key_path, key_origin) = load_key(opts)?;
+    warn_skipped(&library);
     let cdn_key = if opts.cdn {
         Some(
             RsaPrivateKey::generate(2048, &mut rand::rngs::OsRng)

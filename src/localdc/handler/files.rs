@@ -12,34 +12,45 @@ use super::super::cdn::{self, Cdn, Presence};
 use super::super::error::ApiError;
 use super::super::getfile::{check_part, read_part, Part};
 use super::super::media::Document;
+use super::super::objects;
 use super::{serialize, Ctx, World};
 
 /// Size of the parts `upload.getFileHashes` hashes.
 pub(crate) const HASH_PART: u64 = 128 * 1024;
 
 impl World {
-    /// The document and part of an `upload.getFile`/`getFileHashes` location, checked in
-    /// Telegram's order: location, DC (FILE_MIGRATE_X), file reference.
+    /// The file of an `upload.getFile`/`getFileHashes` location, checked in Telegram's order:
+    /// location, DC (FILE_MIGRATE_X), file reference. A document is asked for without a thumb
+    /// size, a photo with one of the sizes it announces (each is the whole file here).
     fn locate(
         &self,
         ctx: &Ctx<'_>,
         location: &enums::InputFileLocation,
     ) -> Result<&Document, ApiError> {
-        let enums::InputFileLocation::InputDocumentFileLocation(loc) = location else {
-            return Err(ApiError::bad_request("LOCATION_INVALID"));
+        let invalid = || ApiError::bad_request("LOCATION_INVALID");
+        let (id, access_hash, file_reference, photo) = match location {
+            enums::InputFileLocation::InputDocumentFileLocation(l) if l.thumb_size.is_empty() => {
+                (l.id, l.access_hash, &l.file_reference, false)
+            }
+            enums::InputFileLocation::InputPhotoFileLocation(l)
+                if objects::PHOTO_SIZES.contains(&l.thumb_size.as_str()) =>
+            {
+                (l.id, l.access_hash, &l.file_reference, true)
+            }
+            _ => return Err(invalid()),
         };
-        if !loc.thumb_size.is_empty() {
-            return Err(ApiError::bad_request("LOCATION_INVALID"));
-        }
         let d = self
             .library
-            .document(loc.id)
-            .filter(|d| d.access_hash == loc.access_hash)
+            .document(id)
+            .filter(|d| d.access_hash == access_hash)
             .ok_or_else(|| ApiError::bad_request("FILE_ID_INVALID"))?;
+        if d.is_photo() != photo {
+            return Err(invalid());
+        }
         if d.dc_id != ctx.dc_id {
             return Err(ApiError::file_migrate(d.dc_id));
         }
-        self.refs.check(d.id, &loc.file_reference, ctx.now)?;
+        self.refs.check(d.id, file_reference, ctx.now)?;
         Ok(d)
     }
 
@@ -81,7 +92,7 @@ impl World {
 
     fn cdn_redirect(&self, c: &Cdn, d: &Document, offset: u64) -> Result<Vec<u8>, ApiError> {
         let (key, iv) = cdn::secrets(d);
-        let token = super::super::ids::cdn_file_token(d.id, &d.username, &d.file_name);
+        let token = super::super::ids::cdn_file_token(d.id, &d.channel, &d.name);
         serialize(&enums::upload::File::FileCdnRedirect(
             types::upload::FileCdnRedirect {
                 dc_id: c.dc_id,
@@ -240,6 +251,161 @@ mod tests {
             c.get_file(&doc, 0, 4096, false).unwrap_err(),
             ApiError::premium_flood_wait(5)
         );
+    }
+
+    /// The `photo` of message `id` of chat `dir`.
+    fn photo_of(c: &mut Client<'_>, dir: &str, id: i32) -> types::Photo {
+        match c.messages(dir, &[id]).remove(0).media {
+            Some(enums::MessageMedia::MessageMediaPhoto(types::MessageMediaPhoto {
+                photo: Some(enums::Photo::Photo(p)),
+                ..
+            })) => p,
+            other => panic!("a photo expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn photos_have_sizes_and_every_size_is_the_whole_file() {
+        // A PNG header (IHDR 640 x 480) and body bytes.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        png.resize(300_000, 7);
+        let fx = fixture_files("photo", "", &[("pics/1.png", &png), ("pics/2.txt", b"doc")]);
+        let mut c = client(&fx.world, 1, 1);
+        c.login_bot();
+        let p = photo_of(&mut c, "pics", 1);
+        let size = png.len() as i32;
+        let types: Vec<String> = p
+            .sizes
+            .iter()
+            .map(|s| match s {
+                enums::PhotoSize::PhotoStrippedSize(s) => format!("{} stripped", s.r#type),
+                enums::PhotoSize::PhotoSize(s) => {
+                    format!("{} {}x{} {}", s.r#type, s.w, s.h, s.size)
+                }
+                enums::PhotoSize::PhotoSizeProgressive(s) => {
+                    format!("{} {}x{} {:?}", s.r#type, s.w, s.h, s.sizes)
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "i stripped".to_string(),
+                format!("m 320x240 {size}"),
+                format!("y 640x480 {:?}", [size / 4, size / 2, size]),
+            ]
+        );
+        let get = |c: &mut Client<'_>, thumb: &str, offset: i64| {
+            c.call(&functions::upload::GetFile {
+                precise: false,
+                cdn_supported: false,
+                location: enums::InputFileLocation::InputPhotoFileLocation(
+                    types::InputPhotoFileLocation {
+                        id: p.id,
+                        access_hash: p.access_hash,
+                        file_reference: p.file_reference.clone(),
+                        thumb_size: thumb.into(),
+                    },
+                ),
+                offset,
+                limit: 1 << 20,
+            })
+        };
+        c.dc = p.dc_id;
+        for thumb in ["y", "m"] {
+            match get(&mut c, thumb, 0).unwrap() {
+                enums::upload::File::File(f) => assert_eq!(&f.bytes[..], &png[..], "{thumb}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        for thumb in ["i", "x", ""] {
+            assert_eq!(
+                get(&mut c, thumb, 0).unwrap_err().message,
+                "LOCATION_INVALID",
+                "{thumb}"
+            );
+        }
+        // A photo is not a document, and the other way round.
+        let doc_loc =
+            enums::InputFileLocation::InputDocumentFileLocation(types::InputDocumentFileLocation {
+                id: p.id,
+                access_hash: p.access_hash,
+                file_reference: p.file_reference.clone(),
+                thumb_size: String::new(),
+            });
+        let r = c.call(&functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: doc_loc,
+            offset: 0,
+            limit: 4096,
+        });
+        assert_eq!(r.unwrap_err().message, "LOCATION_INVALID");
+    }
+
+    #[test]
+    fn a_sparse_5_gib_document_serves_parts_past_4_gib() {
+        let dir = std::env::temp_dir().join(format!("tgmux-handler-5gib-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("big")).unwrap();
+        let size: u64 = 5 << 30;
+        let at: u64 = (4 << 30) + (512 << 20); // 4.5 GiB, a 1 MiB boundary
+        let marker: Vec<u8> = (0..8192u32).map(|i| (i * 31 % 256) as u8).collect();
+        {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::File::create(dir.join("big/1.mkv")).unwrap();
+            f.set_len(size).unwrap();
+            f.write_at(&marker, at + 4096).unwrap();
+            f.write_at(b"tail", size - 4).unwrap();
+        }
+        let world = World::new(
+            super::super::super::media::Library::scan(&dir, 1).unwrap(),
+            vec![],
+            super::super::super::faults::FaultSpec::default(),
+        );
+        let mut c = client(&world, 1, 1);
+        c.login_bot();
+        let d = c.messages("big", &[1]).remove(0);
+        let Some(enums::MessageMedia::MessageMediaDocument(types::MessageMediaDocument {
+            document: Some(enums::Document::Document(d)),
+            ..
+        })) = d.media
+        else {
+            panic!()
+        };
+        assert_eq!(d.size, size as i64, "announced as 64 bits");
+        let part = c.get_file(&d, at as i64, 1 << 20, false).unwrap();
+        assert_eq!(part.len(), 1 << 20);
+        assert!(part[..4096].iter().all(|&b| b == 0));
+        assert_eq!(&part[4096..4096 + marker.len()], &marker[..]);
+        // The last part is short and ends with the tail; precise parts past 4 GiB too.
+        let last = c
+            .get_file(&d, (size - (1 << 20)) as i64, 1 << 20, false)
+            .unwrap();
+        assert_eq!(&last[last.len() - 4..], b"tail");
+        let precise = c.get_file(&d, (at + 4096) as i64, 3072, true).unwrap();
+        assert_eq!(&precise[..], &marker[..3072]);
+        assert!(c.get_file(&d, size as i64, 4096, false).unwrap().is_empty());
+        let hashes = c
+            .call(&functions::upload::GetFileHashes {
+                location: location(&d),
+                offset: at as i64,
+            })
+            .unwrap();
+        let enums::FileHash::FileHash(h) = &hashes[0];
+        assert_eq!(h.offset, at as i64);
+        let json = world.stats().to_json(0);
+        assert!(
+            json.contains(&format!(
+                "\"parts\": 4, \"bytes\": {}",
+                (1 << 20) * 2 + 3072
+            )),
+            "{json}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// AES-256-CTR decryption as core.telegram.org/cdn describes it, written against the `aes`
@@ -446,6 +612,7 @@ mod tests {
             .channel_by_username("chan")
             .unwrap()
             .messages[&3]
+            .document
             .clone();
         let small_token = crate::localdc::ids::cdn_file_token(small.id, "chan", "3.mkv");
         let mut forged = r.file_token.to_vec();

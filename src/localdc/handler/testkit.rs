@@ -34,25 +34,14 @@ pub(super) fn cdn_fixture(name: &str, faults: &str) -> Fixture {
 }
 
 fn fixture_with(name: &str, faults: &str, cdn: bool) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("tgmux-handler-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("chan")).unwrap();
     let data: Vec<u8> = (0..(2 * 1024 * 1024 + 5000u32))
         .map(|i| (i % 251) as u8)
         .collect();
-    std::fs::write(dir.join("chan/2.mp4"), &data).unwrap();
-    std::fs::write(dir.join("chan/3.mkv"), b"three").unwrap();
-    let library = Library::scan(&dir, 3).unwrap();
-    let dcs = (1..=3)
-        .map(|id| DcAddress {
-            id,
-            ip: "127.0.0.1".into(),
-            port: 40000 + id as u16,
-            cdn: false,
-            media_only: false,
-        })
-        .collect();
-    let mut world = World::new(library, dcs, FaultSpec::parse(faults).unwrap());
+    let (dir, mut world) = world_over(
+        name,
+        faults,
+        &[("chan/2.mp4", &data), ("chan/3.mkv", b"three")],
+    );
     if cdn {
         let dc = DcAddress {
             id: cdn::CDN_DC_ID,
@@ -64,6 +53,41 @@ fn fixture_with(name: &str, faults: &str, cdn: bool) -> Fixture {
         world = world.with_cdn(dc, "CDN KEY PEM".into());
     }
     Fixture { world, dir, data }
+}
+
+/// A world with three DCs (ports 40001..=40003) and `faults` over these files (path below
+/// the media directory, contents).
+pub(super) fn fixture_files(name: &str, faults: &str, files: &[(&str, &[u8])]) -> Fixture {
+    let (dir, world) = world_over(name, faults, files);
+    Fixture {
+        world,
+        dir,
+        data: Vec::new(),
+    }
+}
+
+fn world_over(name: &str, faults: &str, files: &[(&str, &[u8])]) -> (std::path::PathBuf, World) {
+    let dir = std::env::temp_dir().join(format!("tgmux-handler-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, contents) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+    let library = Library::scan(&dir, 3).unwrap();
+    let dcs = (1..=3)
+        .map(|id| DcAddress {
+            id,
+            ip: "127.0.0.1".into(),
+            port: 40000 + id as u16,
+            cdn: false,
+            media_only: false,
+        })
+        .collect();
+    (
+        dir,
+        World::new(library, dcs, FaultSpec::parse(faults).unwrap()),
+    )
 }
 
 pub(super) struct Client<'w> {
@@ -124,24 +148,7 @@ impl Client<'_> {
     }
 
     pub(super) fn message(&mut self, id: i32) -> types::Document {
-        let c = self.world.library.channel_by_username("chan").unwrap();
-        let r = self
-            .call(&functions::channels::GetMessages {
-                channel: enums::InputChannel::InputChannel(types::InputChannel {
-                    channel_id: c.id,
-                    access_hash: c.access_hash,
-                }),
-                id: vec![enums::InputMessage::InputMessageId(types::InputMessageId {
-                    id,
-                })],
-            })
-            .unwrap();
-        let enums::messages::Messages::ChannelMessages(m) = r else {
-            panic!("channelMessages expected")
-        };
-        let enums::Message::Message(msg) = &m.messages[0] else {
-            panic!("a message expected")
-        };
+        let msg = self.messages("chan", &[id]).remove(0);
         let Some(enums::MessageMedia::MessageMediaDocument(md)) = &msg.media else {
             panic!("a document expected")
         };
@@ -149,6 +156,76 @@ impl Client<'_> {
             panic!()
         };
         d.clone()
+    }
+
+    /// `inputChannel` of the chat in directory `dir` (`chan`, `+secret`, `chan.comments`).
+    pub(super) fn input_channel(&self, dir: &str) -> enums::InputChannel {
+        let c = self
+            .world
+            .library
+            .channels()
+            .find(|c| c.dir == dir)
+            .unwrap();
+        enums::InputChannel::InputChannel(types::InputChannel {
+            channel_id: c.id,
+            access_hash: c.access_hash,
+        })
+    }
+
+    /// `inputPeerChannel` of the chat in directory `dir`.
+    pub(super) fn input_peer(&self, dir: &str) -> enums::InputPeer {
+        let enums::InputChannel::InputChannel(c) = self.input_channel(dir) else {
+            unreachable!()
+        };
+        enums::InputPeer::InputPeerChannel(types::InputPeerChannel {
+            channel_id: c.channel_id,
+            access_hash: c.access_hash,
+        })
+    }
+
+    /// The message ids `messages.getHistory` gives for `peer` (newest first, up to 10).
+    pub(super) fn history(&mut self, peer: enums::InputPeer) -> Vec<i32> {
+        let r = self.call(&functions::messages::GetHistory {
+            peer,
+            offset_id: 0,
+            offset_date: 0,
+            add_offset: 0,
+            limit: 10,
+            max_id: 0,
+            min_id: 0,
+            hash: 0,
+        });
+        channel_messages(r.unwrap()).iter().map(|m| m.id).collect()
+    }
+
+    /// The message ids `messages.getReplies` gives for `msg_id` of the chat in `dir`.
+    pub(super) fn replies(&mut self, dir: &str, msg_id: i32) -> Result<Vec<i32>, ApiError> {
+        let r = self.call(&functions::messages::GetReplies {
+            peer: self.input_peer(dir),
+            msg_id,
+            offset_id: 0,
+            offset_date: 0,
+            add_offset: 0,
+            limit: 10,
+            max_id: 0,
+            min_id: 0,
+            hash: 0,
+        })?;
+        Ok(channel_messages(r).iter().map(|m| m.id).collect())
+    }
+
+    /// Messages `ids` of the chat in directory `dir`, by `channels.getMessages`.
+    pub(super) fn messages(&mut self, dir: &str, ids: &[i32]) -> Vec<types::Message> {
+        let r = self
+            .call(&functions::channels::GetMessages {
+                channel: self.input_channel(dir),
+                id: ids
+                    .iter()
+                    .map(|&id| enums::InputMessage::InputMessageId(types::InputMessageId { id }))
+                    .collect(),
+            })
+            .unwrap();
+        channel_messages(r)
     }
 
     pub(super) fn get_file_cdn(
@@ -249,4 +326,18 @@ pub(super) fn code_settings() -> enums::CodeSettings {
         token: None,
         app_sandbox: None,
     })
+}
+
+/// The messages of a `messages.channelMessages` (each must be a `message`).
+pub(super) fn channel_messages(r: enums::messages::Messages) -> Vec<types::Message> {
+    let enums::messages::Messages::ChannelMessages(m) = r else {
+        panic!("channelMessages expected")
+    };
+    m.messages
+        .into_iter()
+        .map(|m| match m {
+            enums::Message::Message(m) => m,
+            other => panic!("a message expected, got {other:?}"),
+        })
+        .collect()
 }
