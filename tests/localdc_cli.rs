@@ -451,3 +451,67 @@ fn stats_file_is_json_from_the_start_and_final_after_sigterm() {
         "(True, ['1'], {'drop': 0, 'stall': 0})"
     );
 }
+
+#[test]
+fn links_lists_every_form_that_reaches_each_message() {
+    let dir = scratch("links");
+    let media = dir.join("media");
+    for f in [
+        "pub/1.txt",
+        "pub/2/a.txt",
+        "pub/2/b.txt",
+        "pub/1.comments/10.txt",
+        "forum/topics/5/6.txt",
+        "+secret/3.txt",
+        "+secret/topics/7/8.txt",
+    ] {
+        std::fs::create_dir_all(media.join(f).parent().unwrap()).unwrap();
+        std::fs::write(media.join(f), f).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(["local-dc", "--links", "--media"])
+        .arg(&media)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.join("data").exists(),
+        "--links makes no key and binds nothing"
+    );
+    let secret = tgmux::localdc::ids::channel_id("+secret");
+    let want = format!(
+        "\
++secret/3.txt https://t.me/c/{secret}/3
++secret/3.txt tg://privatepost?channel={secret}&post=3
++secret/topics/7/8.txt https://t.me/c/{secret}/8
++secret/topics/7/8.txt https://t.me/c/{secret}/7/8
++secret/topics/7/8.txt tg://privatepost?channel={secret}&post=8
+forum/topics/5/6.txt https://t.me/forum/6
+forum/topics/5/6.txt https://t.me/forum/5/6
+forum/topics/5/6.txt https://t.me/s/forum/6
+forum/topics/5/6.txt tg://resolve?domain=forum&post=6
+forum/topics/5/6.txt @forum/6
+pub/1.txt https://t.me/pub/1
+pub/1.txt https://t.me/s/pub/1
+pub/1.txt tg://resolve?domain=pub&post=1
+pub/1.txt @pub/1
+pub/2/a.txt https://t.me/pub/2
+pub/2/a.txt https://t.me/pub/2?single
+pub/2/a.txt https://t.me/s/pub/2
+pub/2/a.txt tg://resolve?domain=pub&post=2
+pub/2/a.txt @pub/2
+pub/2/b.txt https://t.me/pub/3
+pub/2/b.txt https://t.me/pub/3?single
+pub/2/b.txt https://t.me/s/pub/3
+pub/2/b.txt tg://resolve?domain=pub&post=3
+pub/2/b.txt @pub/3
+pub/1.comments/10.txt https://t.me/pub/1?comment=10
+"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+}
