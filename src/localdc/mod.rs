@@ -1,14 +1,18 @@
 //! `tgmux local-dc`: our own multi-DC MTProto server.
 //!
-//! It serves a media library (`DIR/<username>/<msg_id>.<ext>`) as public channels over several
-//! DCs, with faults on demand. The pieces, bottom up:
+//! It serves a media library (public and private channels, albums, forum topics, comments in
+//! discussion groups; see `media`) over several DCs, with faults on demand. The pieces,
+//! bottom up:
 //!
-//! - [`ids`]: stable ids derived from names; `media`: the library scan;
+//! - [`ids`]: stable ids derived from names; `media`: the library scan; `probe`: photo and
+//!   video attributes (our own demuxer);
 //! - `fileref`: expiring file references; `getfile`: the `upload.getFile` part rules and
 //!   positional reads; `faults`: the `--faults` spec and its seeded decisions (`rng`);
 //! - `accounts`: logins; `cdn`: the `--cdn` CDN DC (tokens, encryption, reuploads);
-//! - `handler`: the API (one file per area), `conn`: one connection, sans-IO;
-//! - `server`: the tokio driver; `run`: start-up from the command line's [`Options`].
+//! - `handler`: the API (one file per area), `stats`: what was asked (`--stats-file`),
+//!   `conn`: one connection, sans-IO;
+//! - `server`: the tokio driver; `run`: start-up from the command line's [`Options`];
+//!   `links`: `--links`.
 //!
 //! Everything except the server driver is synchronous and testable without sockets. The public
 //! surface is what `tgmux local-dc` and the in-process tests and benches need: [`run`] with its
