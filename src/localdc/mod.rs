@@ -38,7 +38,7 @@ mod run;
 mod server;
 mod stats;
 
-pub use conn::{Connection, KeyStore, Shared};
+pub use conn::{Connection, Flow, KeyStore, Shared};
 pub use error::{ApiError, LocalDcError};
 pub use faults::{FaultSpec, Faults};
 pub use fileref::FileRefs;
