@@ -335,3 +335,15 @@ pub fn tl_decode(data: &[u8]) {
         let _ = g.unpack(1 << 20);
     }
 }
+
+/// Any bytes as an RSA private key: as PEM text, and as the DER body of a PKCS#8 and a PKCS#1
+/// PEM block (so the DER readers see arbitrary bytes): typed errors only, never a panic.
+pub fn rsa_pem(data: &[u8]) {
+    use tgmux::crypto::RsaPrivateKey;
+    let _ = RsaPrivateKey::from_pem(&String::from_utf8_lossy(data));
+    let body = tgmux::crypto::rsa::base64_encode(data);
+    for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
+        let pem = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+        let _ = RsaPrivateKey::from_pem(&pem);
+    }
+}
