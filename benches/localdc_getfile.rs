@@ -15,9 +15,7 @@ use rand::SeedableRng;
 
 use common::LocalWorld;
 use tgmux::crypto::AuthKey;
-use tgmux::localdc::conn::{Connection, KeyStore, Shared};
-use tgmux::localdc::handler::Reply;
-use tgmux::localdc::media::Library;
+use tgmux::localdc::{Connection, KeyStore, Library, Reply, Shared};
 use tgmux::mtproto::auth::server::ServerConfig as AuthConfig;
 use tgmux::mtproto::session::{ClientSession, ClientSessionConfig, Event, SaltSchedule};
 use tgmux::mtproto::transport::{ClientConfig, Codec, Frame};
@@ -40,6 +38,7 @@ fn bench(c: &mut Criterion) {
         .channel_by_username("chan")
         .unwrap()
         .messages[&1]
+        .document
         .clone();
     let reference = world.world.refs.issue(doc.id, 1_700_000_000);
     let request = |offset: i64| {

@@ -9,8 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 mod common;
 
 use common::LocalWorld;
-use tgmux::localdc::handler::Reply;
-use tgmux::localdc::media::Library;
+use tgmux::localdc::{Library, Reply};
 use tgmux::tl::{enums, functions, types, Deserializable, Serializable};
 
 fn upload_file(len: usize) -> Bytes {

@@ -6,10 +6,7 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use tgmux::localdc::faults::{FaultSpec, Faults};
-use tgmux::localdc::handler::{Ctx, Reply, World};
-use tgmux::localdc::media::Library;
-use tgmux::localdc::objects::DcAddress;
+use tgmux::localdc::{Ctx, DcAddress, FaultSpec, Faults, Library, Reply, World};
 use tgmux::tl::{functions, Serializable};
 
 /// A world over `library` with `dcs` DCs on loopback, already logged in as a bot; calls run

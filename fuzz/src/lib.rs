@@ -348,3 +348,15 @@ pub fn store_file(data: &[u8]) {
         }
     }
 }
+
+/// Any bytes as an RSA private key: as PEM text, and as the DER body of a PKCS#8 and a PKCS#1
+/// PEM block (so the DER readers see arbitrary bytes): typed errors only, never a panic.
+pub fn rsa_pem(data: &[u8]) {
+    use tgmux::crypto::RsaPrivateKey;
+    let _ = RsaPrivateKey::from_pem(&String::from_utf8_lossy(data));
+    let body = tgmux::crypto::rsa::base64_encode(data);
+    for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
+        let pem = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+        let _ = RsaPrivateKey::from_pem(&pem);
+    }
+}

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::error::RpcError;
+use super::error::ApiError;
 use super::ids;
 
 /// Most pending codes / export tokens kept (older ones are forgotten first).
@@ -23,7 +23,7 @@ const MAX_PENDING: usize = 10_000;
 
 /// Who an auth key is logged in as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(super) struct Account {
     /// User id.
     pub id: i64,
     /// Access hash.
@@ -38,8 +38,8 @@ pub struct Account {
 
 impl Account {
     /// The account of a bot token `<digits>:<text>`.
-    pub fn for_bot_token(token: &str) -> Result<Account, RpcError> {
-        let invalid = || RpcError::bad_request("ACCESS_TOKEN_INVALID");
+    pub(super) fn for_bot_token(token: &str) -> Result<Account, ApiError> {
+        let invalid = || ApiError::bad_request("ACCESS_TOKEN_INVALID");
         let (digits, secret) = token.split_once(':').ok_or_else(invalid)?;
         if digits.is_empty()
             || digits.len() > 15
@@ -63,7 +63,7 @@ impl Account {
     }
 
     /// The account of a test phone.
-    pub fn for_phone(phone: &TestPhone) -> Account {
+    pub(super) fn for_phone(phone: &TestPhone) -> Account {
         Account {
             id: ids::user_id(&phone.number),
             access_hash: ids::user_access_hash(&phone.number),
@@ -76,7 +76,7 @@ impl Account {
 
 /// A test phone number `99966XYYYY`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestPhone {
+pub(super) struct TestPhone {
     /// The digits (no `+`, no spaces).
     pub number: String,
     /// X: the DC digit.
@@ -85,7 +85,7 @@ pub struct TestPhone {
 
 impl TestPhone {
     /// Parses `99966XYYYY`, allowing a leading `+` and spaces/dashes as clients send them.
-    pub fn parse(phone: &str) -> Result<TestPhone, RpcError> {
+    pub(super) fn parse(phone: &str) -> Result<TestPhone, ApiError> {
         let number: String = phone
             .chars()
             .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))
@@ -94,21 +94,21 @@ impl TestPhone {
             && number.starts_with("99966")
             && number.bytes().all(|b| b.is_ascii_digit());
         if !ok {
-            return Err(RpcError::bad_request("PHONE_NUMBER_INVALID"));
+            return Err(ApiError::bad_request("PHONE_NUMBER_INVALID"));
         }
         let dc = i32::from(number.as_bytes()[5] - b'0');
         Ok(TestPhone { number, dc })
     }
 
     /// The login code: X five times.
-    pub fn code(&self) -> String {
+    pub(super) fn code(&self) -> String {
         self.dc.to_string().repeat(5)
     }
 }
 
 /// The login state of one auth key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginState {
+pub(super) enum LoginState {
     /// Code accepted, the 2FA password is still to be checked.
     PasswordNeeded(Account),
     /// Logged in.
@@ -117,7 +117,7 @@ pub enum LoginState {
 
 /// All logins of the process.
 #[derive(Debug, Default)]
-pub struct Accounts {
+pub(super) struct Accounts {
     by_key: HashMap<i64, LoginState>,
     /// phone_code_hash → phone number.
     codes: HashMap<String, String>,
@@ -126,27 +126,19 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The account an auth key is fully logged in as.
-    pub fn authorized(&self, auth_key_id: i64) -> Option<&Account> {
-        match self.by_key.get(&auth_key_id) {
-            Some(LoginState::Authorized(a)) => Some(a),
-            _ => None,
-        }
-    }
-
     /// The account an auth key is logged in as, or the 401 error to send.
-    pub fn require(&self, auth_key_id: i64) -> Result<&Account, RpcError> {
+    pub(super) fn require(&self, auth_key_id: i64) -> Result<&Account, ApiError> {
         match self.by_key.get(&auth_key_id) {
             Some(LoginState::Authorized(a)) => Ok(a),
             Some(LoginState::PasswordNeeded(_)) => {
-                Err(RpcError::new(401, "SESSION_PASSWORD_NEEDED"))
+                Err(ApiError::new(401, "SESSION_PASSWORD_NEEDED"))
             }
-            None => Err(RpcError::unauthorized()),
+            None => Err(ApiError::unauthorized()),
         }
     }
 
     /// The account waiting for its 2FA check on this key.
-    pub fn password_pending(&self, auth_key_id: i64) -> Option<&Account> {
+    pub(super) fn password_pending(&self, auth_key_id: i64) -> Option<&Account> {
         match self.by_key.get(&auth_key_id) {
             Some(LoginState::PasswordNeeded(a)) => Some(a),
             _ => None,
@@ -154,7 +146,7 @@ impl Accounts {
     }
 
     /// Logs a key in (or forgets it with `None`).
-    pub fn set(&mut self, auth_key_id: i64, state: Option<LoginState>) {
+    pub(super) fn set(&mut self, auth_key_id: i64, state: Option<LoginState>) {
         match state {
             Some(s) => {
                 self.by_key.insert(auth_key_id, s);
@@ -166,7 +158,7 @@ impl Accounts {
     }
 
     /// `auth.sendCode`: remembers a code hash for the phone (chosen by the caller).
-    pub fn send_code(&mut self, phone: &TestPhone, phone_code_hash: String) {
+    pub(super) fn send_code(&mut self, phone: &TestPhone, phone_code_hash: String) {
         if self.codes.len() >= MAX_PENDING {
             self.codes.clear();
         }
@@ -174,33 +166,33 @@ impl Accounts {
     }
 
     /// `auth.signIn`/`auth.signUp`: checks hash and code, returns the account.
-    pub fn check_code(
+    pub(super) fn check_code(
         &self,
         phone: &TestPhone,
         phone_code_hash: &str,
         code: &str,
-    ) -> Result<Account, RpcError> {
+    ) -> Result<Account, ApiError> {
         match self.codes.get(phone_code_hash) {
             None if phone_code_hash.is_empty() => {
-                return Err(RpcError::bad_request("PHONE_CODE_EMPTY"))
+                return Err(ApiError::bad_request("PHONE_CODE_EMPTY"))
             }
-            None => return Err(RpcError::bad_request("PHONE_CODE_EXPIRED")),
+            None => return Err(ApiError::bad_request("PHONE_CODE_EXPIRED")),
             Some(p) if *p != phone.number => {
-                return Err(RpcError::bad_request("PHONE_CODE_EXPIRED"))
+                return Err(ApiError::bad_request("PHONE_CODE_EXPIRED"))
             }
             Some(_) => {}
         }
         if code.is_empty() {
-            return Err(RpcError::bad_request("PHONE_CODE_EMPTY"));
+            return Err(ApiError::bad_request("PHONE_CODE_EMPTY"));
         }
         if code != phone.code() {
-            return Err(RpcError::bad_request("PHONE_CODE_INVALID"));
+            return Err(ApiError::bad_request("PHONE_CODE_INVALID"));
         }
         Ok(Account::for_phone(phone))
     }
 
     /// `auth.exportAuthorization`: remembers a token for `account`.
-    pub fn export(&mut self, id: i64, bytes: Bytes, account: Account) {
+    pub(super) fn export(&mut self, id: i64, bytes: Bytes, account: Account) {
         if self.exports.len() >= MAX_PENDING {
             self.exports.clear();
         }
@@ -208,10 +200,15 @@ impl Accounts {
     }
 
     /// `auth.importAuthorization`: redeems a token (once) and logs `auth_key_id` in.
-    pub fn import(&mut self, auth_key_id: i64, id: i64, bytes: &[u8]) -> Result<Account, RpcError> {
+    pub(super) fn import(
+        &mut self,
+        auth_key_id: i64,
+        id: i64,
+        bytes: &[u8],
+    ) -> Result<Account, ApiError> {
         match self.exports.get(&id) {
             Some((b, _)) if b[..] == *bytes => {}
-            _ => return Err(RpcError::bad_request("AUTH_BYTES_INVALID")),
+            _ => return Err(ApiError::bad_request("AUTH_BYTES_INVALID")),
         }
         let (_, account) = self.exports.remove(&id).expect("checked above");
         self.by_key
@@ -294,12 +291,12 @@ mod tests {
             "AUTH_BYTES_INVALID"
         );
         assert_eq!(acc.import(8, 99, b"secret").unwrap(), bot);
-        assert_eq!(acc.authorized(8), Some(&bot));
+        assert_eq!(acc.require(8).ok(), Some(&bot));
         assert!(
             acc.import(9, 99, b"secret").is_err(),
             "tokens are single-use"
         );
         acc.set(7, None);
-        assert!(acc.authorized(7).is_none());
+        assert!(acc.require(7).is_err());
     }
 }

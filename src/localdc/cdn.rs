@@ -29,10 +29,10 @@ use super::media::{Document, Library};
 
 /// DC id of the CDN DC: 200 + 1, the first CDN of the process. Telegram numbers its CDN DCs
 /// above 200 (201, 203...), apart from the regular DCs (1..=5 there, 1..=16 here).
-pub const CDN_DC_ID: i32 = 201;
+pub(super) const CDN_DC_ID: i32 = 201;
 
 /// Documents strictly larger than this (1 MiB) are redirected to the CDN.
-pub const CDN_MIN_SIZE: u64 = 1 << 20;
+pub(super) const CDN_MIN_SIZE: u64 = 1 << 20;
 
 /// Length of a `cdnFileReuploadNeeded` request token.
 const REQUEST_TOKEN_LEN: usize = 16;
@@ -41,7 +41,7 @@ const MAX_PENDING: usize = 10_000;
 
 /// The CDN DC as the process knows it: its id, public key and which documents it holds.
 #[derive(Debug)]
-pub struct Cdn {
+pub(super) struct Cdn {
     /// The CDN DC id ([`CDN_DC_ID`] when started by `tgmux local-dc --cdn`).
     pub dc_id: i32,
     /// The CDN DC's RSA public key, PKCS#1 PEM (for `help.getCdnConfig`).
@@ -59,7 +59,7 @@ struct CdnState {
 
 /// What the CDN does with one `getCdnFile` of a document, after the reupload roll.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Presence {
+pub(super) enum Presence {
     /// The document is on the CDN: serve it.
     Present,
     /// Missing: answer `cdnFileReuploadNeeded` with this request token.
@@ -68,7 +68,7 @@ pub enum Presence {
 
 impl Cdn {
     /// A CDN DC `dc_id` with this public key, holding every large document.
-    pub fn new(dc_id: i32, public_key_pem: String) -> Self {
+    pub(super) fn new(dc_id: i32, public_key_pem: String) -> Self {
         Cdn {
             dc_id,
             public_key_pem,
@@ -82,22 +82,22 @@ impl Cdn {
     }
 
     /// Whether document `d` is served through the CDN.
-    pub fn holds(d: &Document) -> bool {
+    pub(super) fn holds(d: &Document) -> bool {
         d.size > CDN_MIN_SIZE
     }
 
     /// The document a token names, if the token is the one derived for a CDN document.
-    pub fn document<'l>(library: &'l Library, token: &[u8]) -> Option<&'l Document> {
+    pub(super) fn document<'l>(library: &'l Library, token: &[u8]) -> Option<&'l Document> {
         let id = ids::cdn_token_document_id(token)?;
         let d = library.document(id)?;
-        let expected = ids::cdn_file_token(d.id, &d.username, &d.file_name);
+        let expected = ids::cdn_file_token(d.id, &d.channel, &d.name);
         (Self::holds(d) && expected[..] == *token).then_some(d)
     }
 
     /// Whether `d` is on the CDN for a request at `offset`: `roll` is called (once) only for a
     /// document neither re-uploaded nor already missing, and when it says so the document goes
     /// missing under a new request token from `new_token`.
-    pub fn presence(
+    pub(super) fn presence(
         &self,
         d: &Document,
         offset: u64,
@@ -126,7 +126,7 @@ impl Cdn {
 
     /// Re-uploads `d` if `request_token` is its pending one: the offset of the part that
     /// failed, or `None` for a wrong or already used token.
-    pub fn reupload(&self, d: &Document, request_token: &[u8]) -> Option<u64> {
+    pub(super) fn reupload(&self, d: &Document, request_token: &[u8]) -> Option<u64> {
         let mut s = self.state();
         let offset = match s.pending.get(&d.id) {
             Some((token, offset)) if token[..] == *request_token => *offset,
@@ -139,16 +139,16 @@ impl Cdn {
 }
 
 /// The AES-256-CTR key and IV of document `d`.
-pub fn secrets(d: &Document) -> ([u8; 32], [u8; 16]) {
+pub(super) fn secrets(d: &Document) -> ([u8; 32], [u8; 16]) {
     (
-        ids::cdn_key(&d.username, &d.file_name),
-        ids::cdn_iv(&d.username, &d.file_name),
+        ids::cdn_key(&d.channel, &d.name),
+        ids::cdn_iv(&d.channel, &d.name),
     )
 }
 
 /// Encrypts (in place) the bytes of `d` starting at `offset` (a multiple of 16) as the CDN
 /// stores them.
-pub fn encrypt_part(d: &Document, offset: u64, data: &mut [u8]) {
+pub(super) fn encrypt_part(d: &Document, offset: u64, data: &mut [u8]) {
     let (key, iv) = secrets(d);
     AesCtr256::new(&key, &AesCtr256::cdn_iv(&iv, offset)).apply(data);
 }

@@ -37,9 +37,9 @@ use super::faults::Faults;
 use super::handler::{Ctx, Reply, World};
 
 /// Transport error code sent for an unknown auth key.
-pub const AUTH_KEY_NOT_FOUND: i32 = -404;
+pub(super) const AUTH_KEY_NOT_FOUND: i32 = -404;
 /// Most auth keys remembered per process (oldest forgotten first).
-pub const MAX_KEYS: usize = 100_000;
+pub(super) const MAX_KEYS: usize = 100_000;
 /// Most sessions (auth keys) one connection may use at once.
 const MAX_SESSIONS_PER_CONNECTION: usize = 4;
 
@@ -147,7 +147,7 @@ pub struct LoggedError {
     /// The TL constructor id of the (unwrapped) request.
     pub request: u32,
     /// The error.
-    pub error: super::RpcError,
+    pub error: super::ApiError,
 }
 
 /// One connection's whole protocol state.
@@ -169,7 +169,7 @@ pub struct Connection {
 }
 
 /// Unix time of `now`.
-pub fn unix(now: SystemTime) -> Duration {
+pub(super) fn unix(now: SystemTime) -> Duration {
     now.duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
@@ -447,6 +447,7 @@ impl Connection {
                             self.errors.push(LoggedError { request, error: e });
                         }
                         Reply::Drop => return Ok(Flow::Close),
+                        Reply::Stall => {}
                     }
                 }
                 Event::Closed => return Ok(Flow::Close),

@@ -5,6 +5,7 @@
 //! | item | effect |
 //! |---|---|
 //! | `drop=P` | close the connection instead of answering an RPC, probability P |
+//! | `stall=P` | never answer a file request (`upload.getFile`/`getCdnFile`); the connection stays open |
 //! | `flood=P:S` | answer a file request (`upload.getFile`/`getCdnFile`) with 420 `FLOOD_WAIT_S` |
 //! | `premium-flood=P:S` | same with 420 `FLOOD_PREMIUM_WAIT_S` |
 //! | `salt=P` | answer a message with `bad_server_salt` (the client resends with the new salt) |
@@ -26,6 +27,8 @@ use super::rng::SplitMix64;
 pub struct FaultSpec {
     /// Probability of closing the connection instead of answering.
     pub drop: f64,
+    /// Probability of never answering a file request.
+    pub stall: f64,
     /// Probability and seconds of `FLOOD_WAIT_S` on file requests.
     pub flood: Option<(f64, u32)>,
     /// Probability and seconds of `FLOOD_PREMIUM_WAIT_S` on file requests.
@@ -107,6 +110,7 @@ impl FaultSpec {
             };
             match key {
                 "drop" => f.drop = probability(item, need()?)?,
+                "stall" => f.stall = probability(item, need()?)?,
                 "flood" => f.flood = Some(prob_secs(item, need()?)?),
                 "premium-flood" => f.premium_flood = Some(prob_secs(item, need()?)?),
                 "salt" => f.salt = probability(item, need()?)?,
@@ -127,7 +131,7 @@ impl FaultSpec {
                 "reupload" => f.reupload = probability(item, need()?)?,
                 other => {
                     return Err(FaultSpecError(format!(
-                        "unknown fault `{other}` (known: drop, flood, premium-flood, salt, delay, migrate, expire-refs, reupload)"
+                        "unknown fault `{other}` (known: drop, stall, flood, premium-flood, salt, delay, migrate, expire-refs, reupload)"
                     )))
                 }
             }
@@ -143,6 +147,8 @@ pub enum RpcFault {
     None,
     /// Close the connection without answering.
     Drop,
+    /// Never answer; keep the connection.
+    Stall,
     /// Answer with this 420 error message (`FLOOD_WAIT_S` / `FLOOD_PREMIUM_WAIT_S`).
     Flood(String),
 }
@@ -179,12 +185,16 @@ impl Faults {
     }
 
     /// The fault for an RPC; `is_file_request` for `upload.getFile`/`getCdnFile` (the only ones
-    /// that get flood waits, as on Telegram where downloads are what gets rate-limited).
+    /// that stall or get flood waits, as on Telegram where downloads are what gets
+    /// rate-limited).
     pub fn for_rpc(&mut self, is_file_request: bool) -> RpcFault {
         if self.rng.chance(self.spec.drop) {
             return RpcFault::Drop;
         }
         if is_file_request {
+            if self.rng.chance(self.spec.stall) {
+                return RpcFault::Stall;
+            }
             if let Some((p, s)) = self.spec.flood {
                 if self.rng.chance(p) {
                     return RpcFault::Flood(format!("FLOOD_WAIT_{s}"));
@@ -206,12 +216,13 @@ mod tests {
 
     #[test]
     fn parse_every_item() {
-        let f = FaultSpec::parse("drop=0.1,flood=0.2:3,premium-flood=1:7,salt=0.2,delay=15,migrate,expire-refs=30,reupload=0.5")
+        let f = FaultSpec::parse("drop=0.1,stall=0.05,flood=0.2:3,premium-flood=1:7,salt=0.2,delay=15,migrate,expire-refs=30,reupload=0.5")
             .unwrap();
         assert_eq!(
             f,
             FaultSpec {
                 drop: 0.1,
+                stall: 0.05,
                 flood: Some((0.2, 3)),
                 premium_flood: Some((1.0, 7)),
                 salt: 0.2,
@@ -232,6 +243,8 @@ mod tests {
             "drop=2",
             "drop=-0.1",
             "drop=x",
+            "stall",
+            "stall=1.5",
             "flood=0.5",
             "flood=0.5:x",
             "flood=2:1",
@@ -281,6 +294,12 @@ mod tests {
             .all(|(_, f)| !matches!(f, RpcFault::Flood(_))));
         let mut none = Faults::new(FaultSpec::default(), 42, 1, 1);
         assert!((0..100).all(|_| !none.bad_salt() && none.for_rpc(true) == RpcFault::None));
+        let mut stall = Faults::new(FaultSpec::parse("stall=1").unwrap(), 0, 1, 1);
+        assert_eq!(
+            (stall.for_rpc(true), stall.for_rpc(false)),
+            (RpcFault::Stall, RpcFault::None),
+            "only file requests stall"
+        );
         let mut always = Faults::new(FaultSpec::parse("premium-flood=1:9").unwrap(), 0, 1, 1);
         assert_eq!(
             always.for_rpc(true),

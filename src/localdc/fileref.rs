@@ -10,11 +10,11 @@
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::error::RpcError;
+use super::error::ApiError;
 
 const VERSION: u8 = 1;
 /// Length of a reference.
-pub const LEN: usize = 13;
+pub(super) const LEN: usize = 13;
 
 /// Issues and checks file references; `period` is the `expire-refs` setting in seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,8 +54,8 @@ impl FileRefs {
     }
 
     /// Checks a reference a client sent for a document.
-    pub fn check(&self, document_id: i64, reference: &[u8], now: u64) -> Result<(), RpcError> {
-        let invalid = || RpcError::bad_request("FILE_REFERENCE_INVALID");
+    pub fn check(&self, document_id: i64, reference: &[u8], now: u64) -> Result<(), ApiError> {
+        let invalid = || ApiError::bad_request("FILE_REFERENCE_INVALID");
         if reference.len() != LEN || reference[0] != VERSION {
             return Err(invalid());
         }
@@ -67,7 +67,7 @@ impl FileRefs {
         if epoch == current {
             Ok(())
         } else if epoch < current {
-            Err(RpcError::bad_request("FILE_REFERENCE_EXPIRED"))
+            Err(ApiError::bad_request("FILE_REFERENCE_EXPIRED"))
         } else {
             Err(invalid())
         }

@@ -13,14 +13,14 @@ use std::os::unix::fs::FileExt;
 
 use bytes::{Bytes, BytesMut};
 
-use super::error::RpcError;
+use super::error::ApiError;
 
 /// One MiB: the block size parts may not cross, and the largest part.
-pub const BLOCK: i64 = 1 << 20;
+pub(super) const BLOCK: i64 = 1 << 20;
 
 /// A validated part: where to read and at most how much.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Part {
+pub(super) struct Part {
     /// Byte offset in the file.
     pub offset: u64,
     /// Requested length (1..=1 MiB).
@@ -29,42 +29,42 @@ pub struct Part {
 
 impl Part {
     /// The number of bytes this part holds in a file of `size` bytes (short at EOF).
-    pub fn len_in(&self, size: u64) -> usize {
+    pub(super) fn len_in(&self, size: u64) -> usize {
         size.saturating_sub(self.offset).min(u64::from(self.limit)) as usize
     }
 }
 
 /// Checks `offset`/`limit`/`precise` of an `upload.getFile` (or `upload.getCdnFile`) request.
-pub fn check_part(offset: i64, limit: i32, precise: bool) -> Result<Part, RpcError> {
+pub(super) fn check_part(offset: i64, limit: i32, precise: bool) -> Result<Part, ApiError> {
     if offset < 0 {
-        return Err(RpcError::offset_invalid());
+        return Err(ApiError::offset_invalid());
     }
     let limit64 = i64::from(limit);
     if limit <= 0 || limit64 > BLOCK {
-        return Err(RpcError::limit_invalid());
+        return Err(ApiError::limit_invalid());
     }
     if precise {
         if offset % 1024 != 0 {
-            return Err(RpcError::offset_invalid());
+            return Err(ApiError::offset_invalid());
         }
         if limit64 % 1024 != 0 {
-            return Err(RpcError::limit_invalid());
+            return Err(ApiError::limit_invalid());
         }
     } else {
         if offset % 4096 != 0 {
-            return Err(RpcError::offset_invalid());
+            return Err(ApiError::offset_invalid());
         }
         if limit64 % 4096 != 0 || BLOCK % limit64 != 0 {
-            return Err(RpcError::limit_invalid());
+            return Err(ApiError::limit_invalid());
         }
     }
     // offset >= 0 and limit <= 2^20, so offset + limit - 1 cannot overflow unless offset is
     // within 2^20 of i64::MAX; checked_add keeps that case an error instead of a wrap.
     let last = offset
         .checked_add(limit64 - 1)
-        .ok_or_else(RpcError::offset_invalid)?;
+        .ok_or_else(ApiError::offset_invalid)?;
     if offset / BLOCK != last / BLOCK {
-        return Err(RpcError::limit_invalid());
+        return Err(ApiError::limit_invalid());
     }
     Ok(Part {
         offset: offset as u64,
@@ -74,7 +74,7 @@ pub fn check_part(offset: i64, limit: i32, precise: bool) -> Result<Part, RpcErr
 
 /// Reads `part` of `file` (of `size` bytes) with positional reads (no seek, so one open file
 /// can serve parallel requests; data comes from the page cache). Short at EOF.
-pub fn read_part(file: &File, size: u64, part: Part) -> io::Result<Bytes> {
+pub(super) fn read_part(file: &File, size: u64, part: Part) -> io::Result<Bytes> {
     let n = part.len_in(size);
     let mut buf = BytesMut::zeroed(n);
     read_exact_at(file, &mut buf, part.offset)?;
@@ -82,7 +82,7 @@ pub fn read_part(file: &File, size: u64, part: Part) -> io::Result<Bytes> {
 }
 
 /// Fills `buf` from `offset`; a file that shrank underneath us is an `UnexpectedEof` error.
-pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+pub(super) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
     while !buf.is_empty() {
         match file.read_at(buf, offset) {
             Ok(0) => {
@@ -106,7 +106,7 @@ pub fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Re
 mod tests {
     use super::*;
 
-    fn msg(r: Result<Part, RpcError>) -> String {
+    fn msg(r: Result<Part, ApiError>) -> String {
         match r {
             Ok(_) => "ok".into(),
             Err(e) => e.message,

@@ -6,10 +6,11 @@
 //!
 //! | object | kind | name | value |
 //! |---|---|---|---|
-//! | channel id | `channel` | username as given by the directory name | 1 000 000 000 + h mod 1 000 000 000 |
-//! | channel access hash | `channel-access` | username | h as i64 |
-//! | document id | `document` | `<username>/<file name>` | h with the top bit cleared |
-//! | document access hash | `document-access` | `<username>/<file name>` | h as i64 |
+//! | channel id | `channel` | the directory name (`chan`, `+secret`; `chan.comments` for a discussion group) | 1 000 000 000 + h mod 1 000 000 000 |
+//! | channel access hash | `channel-access` | same as channel id | h as i64 |
+//! | document (or photo) id | `document` | `<channel dir>/<path inside it>` (`chan/2.mp4`, `chan/5/b.jpg`) | h with the top bit cleared |
+//! | document access hash | `document-access` | same as document id | h as i64 |
+//! | album grouped_id | `album` | `<channel dir>/<first msg id>` | h with the top bit cleared |
 //! | user id | `user` | phone number, or `bot:<digits>` | 1 000 000 000 + h mod 1 000 000 000 |
 //! | user access hash | `user-access` | same as user id | h as i64 |
 //!
@@ -70,6 +71,11 @@ pub fn document_id(username: &str, file_name: &str) -> i64 {
 /// Document access hash of `<username>/<file name>`.
 pub fn document_access_hash(username: &str, file_name: &str) -> i64 {
     stable_hash("document-access", &format!("{username}/{file_name}")) as i64
+}
+
+/// The `grouped_id` of the album starting at message `first` of channel directory `channel`.
+pub fn album_id(channel: &str, first: i32) -> i64 {
+    (stable_hash("album", &format!("{channel}/{first}")) & (i64::MAX as u64)) as i64
 }
 
 /// User id for a login name (a phone number, or `bot:<digits>` for a bot token's digits).

@@ -1,29 +1,48 @@
 //! `tgmux local-dc`: our own multi-DC MTProto server.
 //!
-//! It serves a media library (`DIR/<username>/<msg_id>.<ext>`) as public channels over several
-//! DCs, with faults on demand. The pieces, bottom up:
+//! It serves a media library (public and private channels, albums, forum topics, comments in
+//! discussion groups; see `media`) over several DCs, with faults on demand. The pieces,
+//! bottom up:
 //!
-//! - [`ids`]: stable ids derived from names; [`media`]: the library scan;
-//! - [`fileref`]: expiring file references; [`getfile`]: the `upload.getFile` part rules and
-//!   positional reads; [`faults`]: the `--faults` spec and its seeded decisions ([`rng`]);
-//! - [`cdn`]: the `--cdn` CDN DC (tokens, encryption, reuploads);
-//! - the API handler and the tokio server (driver of the sans-IO server session).
+//! - [`ids`]: stable ids derived from names; `media`: the library scan; `probe`: photo and
+//!   video attributes (our own demuxer);
+//! - `fileref`: expiring file references; `getfile`: the `upload.getFile` part rules and
+//!   positional reads; `faults`: the `--faults` spec and its seeded decisions (`rng`);
+//! - `accounts`: logins; `cdn`: the `--cdn` CDN DC (tokens, encryption, reuploads);
+//! - `handler`: the API (one file per area), `stats`: what was asked (`--stats-file`),
+//!   `conn`: one connection, sans-IO;
+//! - `server`: the tokio driver; `run`: start-up from the command line's [`Options`];
+//!   `links`: `--links`.
 //!
-//! Everything except the server driver is synchronous and testable without sockets.
+//! Everything except the server driver is synchronous and testable without sockets. The public
+//! surface is what `tgmux local-dc` and the in-process tests and benches need: [`run`] with its
+//! [`Options`], and the sans-IO [`World`] and [`Connection`] with what builds them.
 
-pub mod accounts;
-pub mod cdn;
-pub mod conn;
-pub mod error;
-pub mod faults;
-pub mod fileref;
-pub mod getfile;
-pub mod handler;
+#![warn(unreachable_pub, missing_docs)]
+
+mod accounts;
+mod cdn;
+mod conn;
+mod error;
+mod faults;
+mod fileref;
+mod getfile;
+mod handler;
 pub mod ids;
-pub mod media;
-pub mod objects;
-pub mod rng;
-pub mod run;
-pub mod server;
+mod links;
+mod media;
+mod objects;
+mod probe;
+mod rng;
+mod run;
+mod server;
+mod stats;
 
-pub use error::{LocalDcError, RpcError};
+pub use conn::{Connection, Flow, KeyStore, Shared};
+pub use error::{ApiError, LocalDcError};
+pub use faults::{FaultSpec, Faults};
+pub use fileref::FileRefs;
+pub use handler::{Ctx, Reply, World};
+pub use media::{Channel, Document, Library, Message};
+pub use objects::DcAddress;
+pub use run::{run, Options};

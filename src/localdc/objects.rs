@@ -7,7 +7,7 @@ use bytes::Bytes;
 use crate::tl::{enums, types};
 
 use super::accounts::Account;
-use super::media::{Channel, Document};
+use super::media::{Channel, ChannelKind, Document, MediaKind, Message};
 
 /// One DC as announced in `help.getConfig`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct DcAddress {
 }
 
 /// `user` for an account; `is_self` when sent to the account itself.
-pub fn user(a: &Account, is_self: bool) -> enums::User {
+pub(super) fn user(a: &Account, is_self: bool) -> enums::User {
     enums::User::User(types::User {
         is_self,
         contact: false,
@@ -85,7 +85,7 @@ pub fn user(a: &Account, is_self: bool) -> enums::User {
 }
 
 /// `userFull` for an account.
-pub fn user_full(a: &Account) -> types::users::UserFull {
+pub(super) fn user_full(a: &Account) -> types::users::UserFull {
     let full = types::UserFull {
         blocked: false,
         phone_calls_available: false,
@@ -135,19 +135,7 @@ pub fn user_full(a: &Account) -> types::users::UserFull {
         personal_photo: None,
         profile_photo: None,
         fallback_photo: None,
-        notify_settings: enums::PeerNotifySettings::PeerNotifySettings(types::PeerNotifySettings {
-            show_previews: None,
-            silent: None,
-            mute_until: None,
-            ios_sound: None,
-            android_sound: None,
-            other_sound: None,
-            stories_muted: None,
-            stories_hide_sender: None,
-            stories_ios_sound: None,
-            stories_android_sound: None,
-            stories_other_sound: None,
-        }),
+        notify_settings: notify_settings(),
         bot_info: None,
         pinned_msg_id: None,
         common_chats_count: 0,
@@ -187,24 +175,43 @@ pub fn user_full(a: &Account) -> types::users::UserFull {
     }
 }
 
+/// Default notification settings (nothing set).
+pub(super) fn notify_settings() -> enums::PeerNotifySettings {
+    enums::PeerNotifySettings::PeerNotifySettings(types::PeerNotifySettings {
+        show_previews: None,
+        silent: None,
+        mute_until: None,
+        ios_sound: None,
+        android_sound: None,
+        other_sound: None,
+        stories_muted: None,
+        stories_hide_sender: None,
+        stories_ios_sound: None,
+        stories_android_sound: None,
+        stories_other_sound: None,
+    })
+}
+
 /// `peerChannel` of a channel.
-pub fn peer(c: &Channel) -> enums::Peer {
+pub(super) fn peer(c: &Channel) -> enums::Peer {
     enums::Peer::PeerChannel(types::PeerChannel { channel_id: c.id })
 }
 
-/// `channel` (a public broadcast channel we have left, like a visitor sees it).
-pub fn channel(c: &Channel) -> enums::Chat {
+/// `channel`: a broadcast channel, a forum or a discussion group (supergroups), left like a
+/// visitor sees it unless every account is a member (private channels).
+pub(super) fn channel(c: &Channel) -> enums::Chat {
+    let group = c.kind != ChannelKind::Broadcast;
     enums::Chat::Channel(types::Channel {
         creator: false,
-        left: true,
-        broadcast: true,
+        left: !c.member,
+        broadcast: !group,
         verified: false,
-        megagroup: false,
+        megagroup: group,
         restricted: false,
         signatures: false,
         min: false,
         scam: false,
-        has_link: false,
+        has_link: c.discussion.is_some() || matches!(c.kind, ChannelKind::Discussion(_)),
         has_geo: false,
         slowmode_enabled: false,
         call_active: false,
@@ -214,7 +221,7 @@ pub fn channel(c: &Channel) -> enums::Chat {
         noforwards: false,
         join_to_send: false,
         join_request: false,
-        forum: false,
+        forum: c.kind == ChannelKind::Forum,
         stories_hidden: false,
         stories_hidden_min: false,
         stories_unavailable: false,
@@ -225,8 +232,8 @@ pub fn channel(c: &Channel) -> enums::Chat {
         forum_tabs: false,
         id: c.id,
         access_hash: Some(c.access_hash),
-        title: c.username.clone(),
-        username: Some(c.username.clone()),
+        title: c.title.clone(),
+        username: c.username.clone(),
         photo: enums::ChatPhoto::ChatPhotoEmpty(types::ChatPhotoEmpty {}),
         date: c.date,
         restriction_reason: None,
@@ -247,8 +254,72 @@ pub fn channel(c: &Channel) -> enums::Chat {
     })
 }
 
+/// The photo size types we announce for a photo: `i` (stripped, inline bytes), `m` and the
+/// progressive full size `y`. Every downloadable type serves the whole file (there is no
+/// scaler here): `m` says so in its `size`, `y` lists the file's length last.
+pub(crate) const PHOTO_SIZES: [&str; 2] = ["m", "y"];
+
+/// `photo` for a library image; `dc_id` is the DC we announce (normally `d.dc_id`).
+pub(super) fn photo(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Photo {
+    let (w, h) = match d.kind {
+        MediaKind::Photo { width, height } => (width, height),
+        MediaKind::Document { .. } => (0, 0),
+    };
+    let size = i32::try_from(d.size).unwrap_or(i32::MAX);
+    let (w, h) = (i32::try_from(w).unwrap_or(0), i32::try_from(h).unwrap_or(0));
+    let sizes = vec![
+        // A stripped thumbnail is a JPEG body without its standard header: a placeholder.
+        enums::PhotoSize::PhotoStrippedSize(types::PhotoStrippedSize {
+            r#type: "i".into(),
+            bytes: Bytes::from_static(&[1, 8, 8, 0, 0, 0]),
+        }),
+        enums::PhotoSize::PhotoSize(types::PhotoSize {
+            r#type: PHOTO_SIZES[0].into(),
+            w: w.min(320),
+            h: if w > 320 { h * 320 / w } else { h },
+            size,
+        }),
+        enums::PhotoSize::PhotoSizeProgressive(types::PhotoSizeProgressive {
+            r#type: PHOTO_SIZES[1].into(),
+            w,
+            h,
+            sizes: vec![size / 4, size / 2, size],
+        }),
+    ];
+    enums::Photo::Photo(types::Photo {
+        has_stickers: false,
+        id: d.id,
+        access_hash: d.access_hash,
+        file_reference,
+        date: d.date,
+        sizes,
+        video_sizes: None,
+        dc_id,
+    })
+}
+
 /// `document` for a library file; `dc_id` is the DC we announce (normally `d.dc_id`).
-pub fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Document {
+pub(super) fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Document {
+    let mut attributes = vec![enums::DocumentAttribute::DocumentAttributeFilename(
+        types::DocumentAttributeFilename {
+            file_name: d.file_name.clone(),
+        },
+    )];
+    if let MediaKind::Document { video: Some(v) } = &d.kind {
+        attributes.push(enums::DocumentAttribute::DocumentAttributeVideo(
+            types::DocumentAttributeVideo {
+                round_message: false,
+                supports_streaming: d.mime_type == "video/mp4",
+                nosound: false,
+                duration: v.duration,
+                w: i32::try_from(v.width).unwrap_or(0),
+                h: i32::try_from(v.height).unwrap_or(0),
+                preload_prefix_size: None,
+                video_start_ts: None,
+                video_codec: None,
+            },
+        ));
+    }
     enums::Document::Document(types::Document {
         id: d.id,
         access_hash: d.access_hash,
@@ -259,34 +330,84 @@ pub fn document(d: &Document, file_reference: Bytes, dc_id: i32) -> enums::Docum
         thumbs: None,
         video_thumbs: None,
         dc_id,
-        attributes: vec![enums::DocumentAttribute::DocumentAttributeFilename(
-            types::DocumentAttributeFilename {
-                file_name: d.file_name.clone(),
-            },
-        )],
+        attributes,
     })
 }
 
-/// `message` of channel `c` carrying document `doc`.
-pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Message {
-    let media = enums::MessageMedia::MessageMediaDocument(types::MessageMediaDocument {
+/// The media of message `m`: its photo or document, with this file reference and DC.
+pub(super) fn media(m: &Message, file_reference: Bytes, dc_id: i32) -> enums::MessageMedia {
+    let d = &m.document;
+    if d.is_photo() {
+        return enums::MessageMedia::MessageMediaPhoto(types::MessageMediaPhoto {
+            spoiler: false,
+            live_photo: false,
+            photo: Some(photo(d, file_reference, dc_id)),
+            ttl_seconds: None,
+            video: None,
+        });
+    }
+    enums::MessageMedia::MessageMediaDocument(types::MessageMediaDocument {
         nopremium: false,
         spoiler: false,
-        video: d.mime_type.starts_with("video/"),
+        video: matches!(d.kind, MediaKind::Document { video: Some(_) }),
         round: false,
         voice: false,
-        document: Some(doc),
+        document: Some(document(d, file_reference, dc_id)),
         alt_documents: None,
         video_cover: None,
         video_timestamp: None,
         ttl_seconds: None,
-    });
+    })
+}
+
+/// The reply header of a topic message or a comment.
+fn reply_to(m: &Message) -> Option<enums::MessageReplyHeader> {
+    let (to, forum_topic) = match (m.topic, m.reply_to) {
+        (Some(topic), _) => (topic, true),
+        (None, Some(post)) => (post, false),
+        (None, None) => return None,
+    };
+    Some(enums::MessageReplyHeader::MessageReplyHeader(
+        types::MessageReplyHeader {
+            reply_to_scheduled: false,
+            forum_topic,
+            quote: false,
+            reply_to_msg_id: Some(to),
+            reply_to_peer_id: None,
+            reply_from: None,
+            reply_media: None,
+            reply_to_top_id: None,
+            quote_text: None,
+            quote_entities: None,
+            quote_offset: None,
+            todo_item_id: None,
+            poll_option: None,
+        },
+    ))
+}
+
+/// `message` `m` of chat `c` carrying `media`.
+pub(super) fn message(c: &Channel, m: &Message, media: enums::MessageMedia) -> enums::Message {
+    let replies = match (m.comments, c.discussion) {
+        (Some((count, max_id)), Some(group)) => Some(enums::MessageReplies::MessageReplies(
+            types::MessageReplies {
+                comments: true,
+                replies: count,
+                replies_pts: 1,
+                recent_repliers: None,
+                channel_id: Some(group),
+                max_id: Some(max_id),
+                read_max_id: None,
+            },
+        )),
+        _ => None,
+    };
     enums::Message::Message(types::Message {
         out: false,
         mentioned: false,
         media_unread: false,
         silent: false,
-        post: true,
+        post: c.kind == ChannelKind::Broadcast,
         from_scheduled: false,
         legacy: false,
         edit_hide: false,
@@ -297,7 +418,7 @@ pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Messag
         video_processing_pending: false,
         paid_suggested_post_stars: false,
         paid_suggested_post_ton: false,
-        id: d.msg_id,
+        id: m.id,
         from_id: None,
         from_boosts_applied: None,
         from_rank: None,
@@ -307,18 +428,18 @@ pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Messag
         via_bot_id: None,
         via_business_bot_id: None,
         guestchat_via_from: None,
-        reply_to: None,
-        date: d.date,
+        reply_to: reply_to(m),
+        date: m.document.date,
         message: String::new(),
         media: Some(media),
         reply_markup: None,
         entities: None,
         views: None,
         forwards: None,
-        replies: None,
+        replies,
         edit_date: None,
         post_author: None,
-        grouped_id: None,
+        grouped_id: m.grouped_id,
         reactions: None,
         restriction_reason: None,
         ttl_period: None,
@@ -335,12 +456,12 @@ pub fn message(c: &Channel, d: &Document, doc: enums::Document) -> enums::Messag
 }
 
 /// `messageEmpty` (a message id with nothing in it).
-pub fn empty_message(id: i32, peer: Option<enums::Peer>) -> enums::Message {
+pub(super) fn empty_message(id: i32, peer: Option<enums::Peer>) -> enums::Message {
     enums::Message::MessageEmpty(types::MessageEmpty { id, peer_id: peer })
 }
 
 /// `config` announcing `dcs`, as DC `this_dc` at time `now`.
-pub fn config(dcs: &[DcAddress], this_dc: i32, now: i32) -> enums::Config {
+pub(super) fn config(dcs: &[DcAddress], this_dc: i32, now: i32) -> enums::Config {
     let dc_options = dcs
         .iter()
         .map(|d| {

@@ -6,19 +6,19 @@
 
 /// SplitMix64: a 64-bit state advanced by a constant, then mixed.
 #[derive(Debug, Clone)]
-pub struct SplitMix64 {
+pub(super) struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
     /// A generator for one stream out of many (e.g. one per connection), independent of the
     /// others: the seed and the stream numbers are mixed together.
-    pub fn for_stream(seed: u64, streams: &[u64]) -> Self {
+    pub(super) fn for_stream(seed: u64, streams: &[u64]) -> Self {
         let mut g = SplitMix64::new(seed);
         for s in streams {
             let mixed = g.next_u64() ^ s.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -28,7 +28,7 @@ impl SplitMix64 {
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -37,13 +37,13 @@ impl SplitMix64 {
     }
 
     /// A uniform float in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
+    pub(super) fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p` (p <= 0 never, p >= 1 always; no randomness is consumed then,
     /// so an absent fault does not shift the other faults' decisions).
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(super) fn chance(&mut self, p: f64) -> bool {
         if p <= 0.0 {
             return false;
         }

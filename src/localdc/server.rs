@@ -1,6 +1,7 @@
 //! The tokio driver: one listener per DC, one task per connection, Ctrl-C to stop.
 //!
-//! DC i listens on PORT + i − 1; with `--cdn` the CDN DC on PORT + N. Each connection task reads into a fixed 64 KiB buffer, feeds
+//! DC i listens on PORT + i − 1 (with PORT 0, each on a free port); with `--cdn` the CDN DC on
+//! PORT + N. Each connection task reads into a fixed 64 KiB buffer, feeds
 //! the sans-IO [`Connection`] and writes what it produced (after `delay=MS` if set). A
 //! semaphore caps concurrent connections ([`MAX_CONNECTIONS`]); the per-connection memory is the
 //! read buffer plus what the codec holds of one incomplete frame.
@@ -21,11 +22,11 @@ use super::conn::{Connection, Flow, Shared};
 use super::error::LocalDcError;
 
 /// Most connections served at once (more wait in the accept queue).
-pub const MAX_CONNECTIONS: usize = 4096;
+pub(super) const MAX_CONNECTIONS: usize = 4096;
 const READ_BUF: usize = 64 * 1024;
 
 /// A running set of DC listeners.
-pub struct Servers {
+pub(super) struct Servers {
     /// (DC id, bound listener).
     pub listeners: Vec<(i32, TcpListener)>,
     /// What all connections share.
@@ -34,12 +35,20 @@ pub struct Servers {
     pub verbose: bool,
 }
 
-/// Binds DC i on `first.port() + i - 1` for i in 1..=n.
-pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, LocalDcError> {
+/// Binds DC i on `first.port() + i - 1` for i in 1..=n; port 0 gives every DC a free port of
+/// its own.
+pub(crate) async fn bind(
+    first: SocketAddr,
+    n: u8,
+) -> Result<Vec<(i32, TcpListener)>, LocalDcError> {
     let mut out = Vec::new();
     for i in 1..=i32::from(n) {
-        let port = u16::try_from(i32::from(first.port()) + i - 1)
-            .map_err(|_| LocalDcError::Other(format!("DC {i} would need a port above 65535")))?;
+        let port = match first.port() {
+            0 => 0,
+            base => u16::try_from(i32::from(base) + i - 1).map_err(|_| {
+                LocalDcError::Other(format!("DC {i} would need a port above 65535"))
+            })?,
+        };
         let addr = SocketAddr::new(first.ip(), port);
         let l = TcpListener::bind(addr)
             .await
@@ -50,7 +59,10 @@ pub async fn bind(first: SocketAddr, n: u8) -> Result<Vec<(i32, TcpListener)>, L
 }
 
 /// Binds DC `id`'s media-only address on `addr` (port 0: any free port).
-pub async fn bind_media(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+pub(super) async fn bind_media(
+    addr: SocketAddr,
+    id: i32,
+) -> Result<(i32, TcpListener), LocalDcError> {
     let l = TcpListener::bind(addr).await.map_err(|e| {
         LocalDcError::Other(format!(
             "cannot listen on {addr} for DC {id}'s media address: {e}"
@@ -60,7 +72,10 @@ pub async fn bind_media(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener),
 }
 
 /// Binds the CDN DC `id` on `addr`.
-pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), LocalDcError> {
+pub(super) async fn bind_cdn(
+    addr: SocketAddr,
+    id: i32,
+) -> Result<(i32, TcpListener), LocalDcError> {
     let l = TcpListener::bind(addr).await.map_err(|e| {
         LocalDcError::Other(format!("cannot listen on {addr} for the CDN DC {id}: {e}"))
     })?;
@@ -69,7 +84,7 @@ pub async fn bind_cdn(addr: SocketAddr, id: i32) -> Result<(i32, TcpListener), L
 
 impl Servers {
     /// Serves until `shutdown` resolves, then closes every connection.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+    pub(super) async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut tasks = JoinSet::new();
         for (dc, listener) in self.listeners {

@@ -85,10 +85,23 @@ pub fn start_with(name: &str, dcs: u16, extra: &[&str]) -> LocalDc {
 
 /// [`start_with`] serving these files (name, contents) as channel `chan`'s messages.
 pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[u8])]) -> LocalDc {
+    let files: Vec<(String, &[u8])> = files
+        .iter()
+        .map(|(file, contents)| (format!("chan/{file}"), *contents))
+        .collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(f, c)| (f.as_str(), *c)).collect();
+    start_with_media(name, dcs, extra, &files)
+}
+
+/// [`start_with`] serving these files (path below the media directory, contents): any
+/// layout of docs/local-dc.md (`chan/5/a.mp4` albums, `+secret/1.txt`, ...).
+pub fn start_with_media(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[u8])]) -> LocalDc {
     let dir = scratch(name);
     std::fs::create_dir_all(dir.join("media/chan")).unwrap();
     for (file, contents) in files {
-        std::fs::write(dir.join("media/chan").join(file), contents).unwrap();
+        let path = dir.join("media").join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
     }
     let config = dir.join("dc.toml");
     // One spare port after the regular DCs: `--cdn` puts the CDN DC there.
@@ -100,6 +113,8 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
         .args(["--dcs", &dcs.to_string(), "--write-config"])
         .arg(&config)
         .args(extra)
+        // local-dc keeps its RSA key in the data dir: one per test, not the user's.
+        .env("XDG_DATA_HOME", &dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

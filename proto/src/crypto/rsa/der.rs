@@ -1,4 +1,6 @@
-//! Just enough PEM, base64 and DER for PKCS#1 RSA keys: a sequence of unsigned integers.
+//! Just enough PEM, base64 and DER for RSA keys: PKCS#1 (a sequence of unsigned integers) and
+//! the PKCS#8 `PrivateKeyInfo` wrapper around a PKCS#1 private key (RFC 5208; what
+//! `openssl genrsa` writes since OpenSSL 3).
 //!
 //! The reader is bounded: every length is checked against the bytes that remain, integers are
 //! capped at [`MAX_INT_LEN`] bytes, and trailing bytes after the outer sequence are an error.
@@ -67,7 +69,8 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, CryptoError> {
     Ok(out)
 }
 
-/// The DER body of the PEM block labelled `label` ("RSA PUBLIC KEY", "RSA PRIVATE KEY").
+/// The DER body of the PEM block labelled `label` ("RSA PUBLIC KEY", "RSA PRIVATE KEY",
+/// "PRIVATE KEY").
 pub fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, CryptoError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -130,6 +133,46 @@ pub fn read_integer_sequence(der: &[u8]) -> Result<Vec<BigUint>, CryptoError> {
         body = rest;
     }
     Ok(ints)
+}
+
+/// The DER body of OID 1.2.840.113549.1.1.1, `rsaEncryption`.
+const RSA_ENCRYPTION_OID: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`:
+///
+/// ```text
+/// SEQUENCE { INTEGER version (0, or 1 for RFC 5958's OneAsymmetricKey),
+///            SEQUENCE { OID rsaEncryption, NULL (optional) },
+///            OCTET STRING RSAPrivateKey,
+///            [0] attributes and [1] public key (optional, ignored) }
+/// ```
+pub fn pkcs8_rsa_private_key(der: &[u8]) -> Result<&[u8], CryptoError> {
+    let (tag, body, rest) = read_tlv(der)?;
+    if tag != 0x30 || !rest.is_empty() {
+        return Err(bad("PKCS#8: expected exactly one DER SEQUENCE"));
+    }
+    let (tag, version, body) = read_tlv(body)?;
+    if tag != 0x02 || !matches!(version, [0] | [1]) {
+        return Err(bad("PKCS#8: version must be 0 or 1"));
+    }
+    let (tag, algorithm, body) = read_tlv(body)?;
+    if tag != 0x30 {
+        return Err(bad("PKCS#8: expected an AlgorithmIdentifier SEQUENCE"));
+    }
+    let (tag, oid, params) = read_tlv(algorithm)?;
+    if tag != 0x06 || oid != RSA_ENCRYPTION_OID {
+        return Err(bad(
+            "PKCS#8: not an RSA key (algorithm is not rsaEncryption)",
+        ));
+    }
+    if !params.is_empty() && params != [0x05, 0x00] {
+        return Err(bad("PKCS#8: rsaEncryption parameters must be NULL"));
+    }
+    let (tag, key, _optional) = read_tlv(body)?;
+    if tag != 0x04 {
+        return Err(bad("PKCS#8: expected the private key as an OCTET STRING"));
+    }
+    Ok(key)
 }
 
 fn write_len(out: &mut Vec<u8>, len: usize) {

@@ -1,6 +1,6 @@
-//! RSA as Telegram uses it: PKCS#1 PEM keys, key fingerprints, RSA_PAD (today's clients) and the
-//! old `SHA1 | data | padding` scheme (Telethon 1.x, Pyrogram), and key generation for our own
-//! test DC.
+//! RSA as Telegram uses it: PKCS#1 PEM keys (private keys in PKCS#8 too), key fingerprints,
+//! RSA_PAD (today's clients) and the old `SHA1 | data | padding` scheme (Telethon 1.x,
+//! Pyrogram), and key generation for our own test DC.
 //!
 //! The private-key operations use num-bigint, which is not constant-time: fine for a test
 //! server, not for a production one.
@@ -180,11 +180,33 @@ impl RsaPrivateKey {
         keygen::from_primes(p, q, e)
     }
 
-    /// Parses a PKCS#1 PEM private key (`-----BEGIN RSA PRIVATE KEY-----`, two primes) and
-    /// checks that its fields are consistent (`n = p q`, `e d ≡ 1`, CRT values).
+    /// Parses a PEM private key: PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`) or PKCS#8
+    /// (`-----BEGIN PRIVATE KEY-----`, as `openssl genrsa` writes since OpenSSL 3), two primes,
+    /// and checks that its fields are consistent (`n = p q`, `e d ≡ 1`, CRT values). Encrypted
+    /// PKCS#8 (`ENCRYPTED PRIVATE KEY`) is refused.
+    pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
+        if pem.contains("-----BEGIN PRIVATE KEY-----") {
+            let der = der::pem_decode(pem, "PRIVATE KEY")?;
+            return Self::from_pkcs1_der(der::pkcs8_rsa_private_key(&der)?);
+        }
+        if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(CryptoError::BadKey(
+                "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
+            ));
+        }
+        Self::from_pkcs1_pem(pem)
+    }
+
+    /// Parses a PKCS#1 PEM private key (`-----BEGIN RSA PRIVATE KEY-----`), checked as
+    /// [`RsaPrivateKey::from_pem`] does.
     pub fn from_pkcs1_pem(pem: &str) -> Result<Self, CryptoError> {
-        let der = der::pem_decode(pem, "RSA PRIVATE KEY")?;
-        let ints = der::read_integer_sequence(&der)?;
+        Self::from_pkcs1_der(&der::pem_decode(pem, "RSA PRIVATE KEY")?)
+    }
+
+    /// Parses a DER `RSAPrivateKey` (PKCS#1, two primes), checked as
+    /// [`RsaPrivateKey::from_pem`] does.
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let ints = der::read_integer_sequence(der)?;
         let [version, n, e, d, p, q, dp, dq, qinv]: [BigUint; 9] = ints
             .try_into()
             .map_err(|_| CryptoError::BadKey("RSAPrivateKey must have 9 integers"))?;
@@ -249,5 +271,66 @@ impl RsaPrivateKey {
         let diff = (&m1 + &self.p - (&m2 % &self.p)) % &self.p;
         let h = (&self.qinv * diff) % &self.p;
         to_block(&(m2 + h * &self.q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // One key made by OpenSSL 3.0 (`openssl genrsa -out pkcs8.pem 2048`, which writes PKCS#8),
+    // and OpenSSL's own conversions of it: `openssl rsa -traditional` (PKCS#1) and
+    // `openssl rsa -RSAPublicKey_out` (the PKCS#1 public key).
+    const PKCS8: &str = include_str!("testdata/openssl3-genrsa-pkcs8.pem");
+    const PKCS1: &str = include_str!("testdata/openssl3-genrsa-pkcs1.pem");
+    const PUBLIC: &str = include_str!("testdata/openssl3-genrsa-public.pem");
+
+    #[test]
+    fn reads_openssl3_pkcs8_and_pkcs1_keys_alike() {
+        let from8 = RsaPrivateKey::from_pem(PKCS8).unwrap();
+        let from1 = RsaPrivateKey::from_pem(PKCS1).unwrap();
+        assert_eq!(
+            from8.to_pkcs1_pem(),
+            PKCS1,
+            "OpenSSL's PKCS#1 form, byte for byte"
+        );
+        assert_eq!(from1.to_pkcs1_pem(), PKCS1);
+        assert_eq!(from8.public_key().to_pkcs1_pem(), PUBLIC);
+        // PKCS#8 is not PKCS#1: the narrow parser still refuses it.
+        assert!(RsaPrivateKey::from_pkcs1_pem(PKCS8).is_err());
+    }
+
+    #[test]
+    fn refuses_broken_or_foreign_pkcs8() {
+        let der = der::pem_decode(PKCS8, "PRIVATE KEY").unwrap();
+        let pem = |der: &[u8]| der::pem_encode(der, "PRIVATE KEY");
+        for cut in [0, 1, 10, 26, der.len() - 1] {
+            assert!(
+                RsaPrivateKey::from_pem(&pem(&der[..cut])).is_err(),
+                "cut {cut}"
+            );
+        }
+        // Layout: 30 82 LL LL | 02 01 00 | 30 0d 06 09 <oid> 05 00 | 04 82 LL LL <key>.
+        let mut version = der.clone();
+        version[6] = 2;
+        let mut oid = der.clone();
+        oid[19] ^= 1; // rsaEncryption → another algorithm
+        let mut params = der.clone();
+        params[20] = 0x04; // NULL → an OCTET STRING
+        let mut octets = der.clone();
+        octets[22] = 0x03; // OCTET STRING → BIT STRING
+        for (what, bad) in [
+            ("version", version),
+            ("oid", oid),
+            ("params", params),
+            ("octets", octets),
+        ] {
+            assert!(RsaPrivateKey::from_pem(&pem(&bad)).is_err(), "{what}");
+        }
+        let encrypted = PKCS8.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY");
+        assert!(matches!(
+            RsaPrivateKey::from_pem(&encrypted),
+            Err(CryptoError::BadKey(m)) if m.contains("encrypted")
+        ));
     }
 }
