@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use tgmux::tl::service::{GzipPacked, RpcResult};
-use tgmux::tl::{enums, types, Bytes, Serializable};
+use tgmux::tl::{enums, types, Bytes, Identifiable, Serializable};
 
 fn tgmux(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
@@ -136,6 +136,24 @@ fn bad_input_is_one_error_line() {
         assert!(err.starts_with("tgmux: error: tl decode: "), "{err}");
         assert!(err.to_lowercase().contains(why), "{input}: {err}");
     }
+}
+
+/// 80 000 nested jsonArray (960 KB): an error line, not a stack overflow.
+#[test]
+fn hostile_nesting_is_one_error_line() {
+    let mut level = Vec::new();
+    types::JsonArray::CONSTRUCTOR_ID.serialize(&mut level);
+    tgmux::tl::VECTOR_ID.serialize(&mut level);
+    1i32.serialize(&mut level);
+    let mut wire = level.repeat(80_000);
+    types::JsonNull::CONSTRUCTOR_ID.serialize(&mut wire);
+    let out = tgmux(&["tl", "decode", "-"], &wire);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        "tgmux: error: tl decode: TL objects nested more than 64 levels deep\n"
+    );
 }
 
 fn hex_to_bytes(s: &str) -> Vec<u8> {

@@ -529,7 +529,7 @@ impl<'a> Ctx<'a> {
         let de_g = generics_decl(&d.generics, &format!(": {root}::Deserializable"));
         let _ = writeln!(
             out,
-            "impl{de_g} {name}{plain} {{\n/// Deserialise without the constructor id.\npub fn deserialize_bare(r: &mut {root}::Reader) -> Result<Self, {root}::DecodeError> {{"
+            "impl{de_g} {name}{plain} {{\n/// Deserialise without the constructor id (one level of the reader's depth budget).\npub fn deserialize_bare(r: &mut {root}::Reader) -> Result<Self, {root}::DecodeError> {{ r.nested(|r| {{"
         );
         let mut fields = Vec::new();
         for p in &d.params {
@@ -562,7 +562,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let _ = writeln!(out, "Ok(Self {{ {} }})\n}}\n}}", fields.join(", "));
+        let _ = writeln!(out, "Ok(Self {{ {} }})\n}})\n}}\n}}", fields.join(", "));
         let _ = writeln!(
             out,
             "impl{ser_g} {root}::Serializable for {name}{plain} {{ fn serialize(&self, out: &mut Vec<u8>) {{ out.extend_from_slice(&0x{:08x}u32.to_le_bytes()); self.serialize_bare(out) }} }}",
