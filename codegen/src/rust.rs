@@ -686,6 +686,28 @@ impl<'a> Ctx<'a> {
             let _ = writeln!(out, "(0x{id:08x}, \"{name}\"),");
         }
         out.push_str("];\n");
+        let mut lines: Vec<(u32, String)> = self
+            .defs
+            .iter()
+            .map(|d| {
+                let line = d.canonical();
+                match d.category {
+                    Category::Types => (d.id, line),
+                    Category::Functions => (d.id, format!("{line} // function")),
+                }
+            })
+            .collect();
+        lines.sort();
+        lines.dedup();
+        out.push_str(
+            "/// The canonical TL line of every constructor and function of the built-in schema:\n",
+        );
+        out.push_str("/// (id, line), sorted by id; function lines end in `// function`.\n");
+        out.push_str("pub static DEFINITIONS: &[(u32, &str)] = &[\n");
+        for (id, line) in &lines {
+            let _ = writeln!(out, "(0x{id:08x}, {line:?}),");
+        }
+        out.push_str("];\n");
     }
 
     fn write_decode_any(&self, out: &mut String) -> Result<(), GenError> {

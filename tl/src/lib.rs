@@ -138,6 +138,21 @@ pub fn name_for_id(id: u32) -> Option<&'static str> {
     }
 }
 
+/// The TL lines (as [`DEFINITIONS`] writes them) of the constructors and functions with this
+/// id, including the hand-written service objects; usually one, two for TDLib's twins.
+pub fn definitions_for_id(id: u32) -> impl Iterator<Item = &'static str> {
+    let start = DEFINITIONS.partition_point(|&(i, _)| i < id);
+    DEFINITIONS[start..]
+        .iter()
+        .take_while(move |&&(i, _)| i == id)
+        .chain(
+            service::SERVICE_DEFINITIONS
+                .iter()
+                .filter(move |&&(i, _)| i == id),
+        )
+        .map(|&(_, line)| line)
+}
+
 /// Write a vector length (bare vector count).
 pub fn write_len(len: usize, out: &mut Vec<u8>) {
     let n = i32::try_from(len).expect("TL vector longer than i32::MAX");
