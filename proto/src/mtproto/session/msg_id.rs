@@ -64,13 +64,11 @@ impl MsgIdGen {
         self.offset_secs
     }
 
-    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. When the clock moves
-    /// back, the ids restart from the corrected clock (ids from the wrong clock were refused
-    /// anyway); otherwise they keep increasing.
+    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. The ids keep
+    /// increasing whatever the new offset: when the clock moves back they stay just above the
+    /// last one until the clock catches up (a session whose ids ran too far ahead starts a new
+    /// session, with a new generator).
     pub fn set_offset(&mut self, offset_secs: i32) {
-        if offset_secs < self.offset_secs {
-            self.last = 0;
-        }
         self.offset_secs = offset_secs;
     }
 
@@ -142,6 +140,21 @@ mod tests {
         g.correct_from_server_msg_id(now, (1_700_000_120i64 << 32) | 1);
         assert_eq!(g.offset(), 120);
         assert_eq!(msg_id_secs(g.next(now, MsgIdKind::Client)), 1_700_000_120);
+    }
+
+    #[test]
+    fn ids_keep_increasing_when_the_offset_moves_back() {
+        let now = Duration::from_secs(1_700_000_000);
+        let mut g = MsgIdGen::new(600);
+        let mut last = g.next(now, MsgIdKind::Client);
+        for offset in [0, -600, i32::MIN, 30, -1] {
+            g.set_offset(offset);
+            let id = g.next(now, MsgIdKind::Client);
+            assert!(id > last, "offset {offset}: {id:#x} after {last:#x}");
+            last = id;
+        }
+        g.correct_from_server_msg_id(now, ((1_600_000_000i64) << 32) | 1);
+        assert!(g.next(now, MsgIdKind::Client) > last);
     }
 
     #[test]
