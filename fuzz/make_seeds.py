@@ -71,3 +71,4 @@ json_array = u32(0xF7444763) + u32(0x1CB5C415) + u32(1)
 write("tl_decode", "nested_json_array", [0xFF] + list(struct.pack("<H", 65535)) + [len(json_array)] + list(json_array) + list(u32(0x3F6D7B68)))
 peer = u32(0xA87B0A1C)
 write("tl_decode", "nested_input_peer", [0xFF] + list(struct.pack("<H", 12000)) + [len(peer)] + list(peer) + list(u32(0x7F3B18EA) + bytes(12)))
+# auth_client: tests/mtproto_auth_hostile.rs writes real exchanges (TGMUX_WRITE_FUZZ_SEEDS=1).
