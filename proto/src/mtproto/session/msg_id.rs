@@ -32,14 +32,14 @@ impl MsgIdKind {
 
 /// The msg_id a message sent at `now + offset_secs` would carry before the residue is applied:
 /// seconds in the high half, the sub-second fraction scaled to 2^32 in the low half.
-pub fn msg_id_at(now: Duration, offset_secs: i32) -> i64 {
+pub(super) fn msg_id_at(now: Duration, offset_secs: i32) -> i64 {
     let secs = (now.as_secs() as i64).saturating_add(i64::from(offset_secs));
     let frac = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
     (secs << 32) | frac as i64
 }
 
 /// The server time (seconds since the epoch) a msg_id claims.
-pub const fn msg_id_secs(msg_id: i64) -> i64 {
+pub(super) const fn msg_id_secs(msg_id: i64) -> i64 {
     msg_id >> 32
 }
 
