@@ -61,6 +61,18 @@ for ctl in range(6):
     body = [2] + list(range(8)) + [1, 9, 9, 9, 9] + [0] + list(inter(small))
     write("transport_obfuscated", f"roundtrip{ctl}", [ctl] + list(seed) + body)
 
+# tl_decode nesting recipes (0xff, u16 count, prefix length, prefix, suffix): 65535 nested
+# jsonArray around a jsonNull, and 12000 inputPeerUserFromMessage around an inputPeerEmpty.
+def u32(x):
+    return struct.pack("<I", x)
+
+
+json_array = u32(0xF7444763) + u32(0x1CB5C415) + u32(1)
+write("tl_decode", "nested_json_array", [0xFF] + list(struct.pack("<H", 65535)) + [len(json_array)] + list(json_array) + list(u32(0x3F6D7B68)))
+peer = u32(0xA87B0A1C)
+write("tl_decode", "nested_input_peer", [0xFF] + list(struct.pack("<H", 12000)) + [len(peer)] + list(peer) + list(u32(0x7F3B18EA) + bytes(12)))
+# auth_client: tests/mtproto_auth_hostile.rs writes real exchanges (TGMUX_WRITE_FUZZ_SEEDS=1).
+
 # The embedded store file (src/store/file.rs): header, then records of
 # len u32, !len u32, change, SHA-256(change)[:8].
 import hashlib

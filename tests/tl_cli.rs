@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use tgmux::tl::service::{GzipPacked, RpcResult};
-use tgmux::tl::{enums, types, Bytes, Serializable};
+use tgmux::tl::{enums, types, Bytes, Identifiable, Serializable};
 
 fn tgmux(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
@@ -136,6 +136,71 @@ fn bad_input_is_one_error_line() {
         assert!(err.starts_with("tgmux: error: tl decode: "), "{err}");
         assert!(err.to_lowercase().contains(why), "{input}: {err}");
     }
+}
+
+#[test]
+fn an_id_as_tl_ids_prints_it_gives_its_tl_line() {
+    let res_pq = "resPQ#05162463 nonce:int128 server_nonce:int128 pq:bytes \
+                  server_public_key_fingerprints:Vector<long> = ResPQ;\n";
+    assert_eq!(stdout(&tgmux(&["tl", "decode", "0x05162463"], b"")), res_pq);
+    assert_eq!(
+        stdout(&tgmux(&["tl", "decode", "-"], b"0x05162463\n")),
+        res_pq
+    );
+    // `tl ids` lists it so.
+    let ids = stdout(&tgmux(&["tl", "ids"], b""));
+    assert!(ids.lines().any(|l| l == "0x05162463 resPQ"));
+    let get_file = stdout(&tgmux(&["tl", "decode", "0xbe5335be"], b""));
+    assert!(
+        get_file.starts_with("upload.getFile#be5335be flags:# ")
+            && get_file.ends_with(" = upload.File; // function\n"),
+        "{get_file}"
+    );
+    assert_eq!(
+        stdout(&tgmux(&["tl", "decode", "0xf35c6d01"], b"")),
+        "rpc_result#f35c6d01 req_msg_id:long result:Object = RpcResult;\n"
+    );
+    // Eight hex digits that are no id stay bytes: boolTrue's wire form, 0x997275b5 little-endian.
+    assert_eq!(
+        stdout(&tgmux(&["tl", "decode", "0xb5757299"], b"")),
+        "true\n"
+    );
+    assert_eq!(stdout(&tgmux(&["tl", "decode", "b5757299"], b"")), "true\n");
+}
+
+#[test]
+fn empty_stdin_is_no_input_like_an_empty_argument() {
+    for (args, stdin) in [
+        (&["tl", "decode", ""][..], &b""[..]),
+        (&["tl", "decode", "-"][..], &b""[..]),
+        (&["tl", "decode", "-"][..], &b" \n"[..]),
+    ] {
+        let out = tgmux(args, stdin);
+        assert_eq!(out.status.code(), Some(1), "{args:?} {stdin:?}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            "tgmux: error: tl decode: no input\n",
+            "{args:?} {stdin:?}"
+        );
+    }
+}
+
+/// 80 000 nested jsonArray (960 KB): an error line, not a stack overflow.
+#[test]
+fn hostile_nesting_is_one_error_line() {
+    let mut level = Vec::new();
+    types::JsonArray::CONSTRUCTOR_ID.serialize(&mut level);
+    tgmux::tl::VECTOR_ID.serialize(&mut level);
+    1i32.serialize(&mut level);
+    let mut wire = level.repeat(80_000);
+    types::JsonNull::CONSTRUCTOR_ID.serialize(&mut wire);
+    let out = tgmux(&["tl", "decode", "-"], &wire);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        "tgmux: error: tl decode: TL objects nested more than 64 levels deep\n"
+    );
 }
 
 fn hex_to_bytes(s: &str) -> Vec<u8> {

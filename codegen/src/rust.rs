@@ -529,7 +529,7 @@ impl<'a> Ctx<'a> {
         let de_g = generics_decl(&d.generics, &format!(": {root}::Deserializable"));
         let _ = writeln!(
             out,
-            "impl{de_g} {name}{plain} {{\n/// Deserialise without the constructor id.\npub fn deserialize_bare(r: &mut {root}::Reader) -> Result<Self, {root}::DecodeError> {{"
+            "impl{de_g} {name}{plain} {{\n/// Deserialise without the constructor id (one level of the reader's depth budget).\npub fn deserialize_bare(r: &mut {root}::Reader) -> Result<Self, {root}::DecodeError> {{ r.nested(|r| {{"
         );
         let mut fields = Vec::new();
         for p in &d.params {
@@ -562,7 +562,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let _ = writeln!(out, "Ok(Self {{ {} }})\n}}\n}}", fields.join(", "));
+        let _ = writeln!(out, "Ok(Self {{ {} }})\n}})\n}}\n}}", fields.join(", "));
         let _ = writeln!(
             out,
             "impl{ser_g} {root}::Serializable for {name}{plain} {{ fn serialize(&self, out: &mut Vec<u8>) {{ out.extend_from_slice(&0x{:08x}u32.to_le_bytes()); self.serialize_bare(out) }} }}",
@@ -684,6 +684,28 @@ impl<'a> Ctx<'a> {
         out.push_str("pub static CONSTRUCTORS: &[(u32, &str)] = &[\n");
         for (id, name) in &all {
             let _ = writeln!(out, "(0x{id:08x}, \"{name}\"),");
+        }
+        out.push_str("];\n");
+        let mut lines: Vec<(u32, String)> = self
+            .defs
+            .iter()
+            .map(|d| {
+                let line = d.canonical();
+                match d.category {
+                    Category::Types => (d.id, line),
+                    Category::Functions => (d.id, format!("{line} // function")),
+                }
+            })
+            .collect();
+        lines.sort();
+        lines.dedup();
+        out.push_str(
+            "/// The canonical TL line of every constructor and function of the built-in schema:\n",
+        );
+        out.push_str("/// (id, line), sorted by id; function lines end in `// function`.\n");
+        out.push_str("pub static DEFINITIONS: &[(u32, &str)] = &[\n");
+        for (id, line) in &lines {
+            let _ = writeln!(out, "(0x{id:08x}, {line:?}),");
         }
         out.push_str("];\n");
     }

@@ -324,11 +324,29 @@ pub fn auth_client(data: &[u8]) {
     let _ = s.handle(m, &mut rng);
 }
 
+/// Largest object `tl_decode` builds from a nesting recipe: one message body.
+const MAX_NESTED: usize = (1 << 20) + 64 * 1024;
+
 /// Any bytes through the generated TL decoder (every constructor of layer 227) and the
-/// hand-written service objects: typed errors only, never a panic or an allocation beyond
-/// the input.
+/// hand-written service objects: typed errors only, never a panic, a stack overflow or an
+/// allocation beyond the input.
+///
+/// An input starting with 0xff is a nesting recipe instead, so that hostile depths (tens of
+/// thousands of levels, far past the fuzzer's input cap) are reached from a few bytes: a
+/// little-endian u16 repeat count, a length byte, that many bytes of prefix, and the rest as
+/// suffix; the object decoded is prefix × count + suffix (at most one message body).
 pub fn tl_decode(data: &[u8]) {
-    let bytes = bytes::Bytes::copy_from_slice(data);
+    let bytes = match data {
+        [0xff, lo, hi, len, rest @ ..] => {
+            let count = usize::from(u16::from_le_bytes([*lo, *hi]));
+            let (prefix, suffix) = rest.split_at(usize::from(*len).min(rest.len()));
+            let count = count.min(MAX_NESTED / prefix.len().max(1));
+            let mut nested = prefix.repeat(count);
+            nested.extend_from_slice(suffix);
+            bytes::Bytes::from(nested)
+        }
+        _ => bytes::Bytes::copy_from_slice(data),
+    };
     let _ = tgmux::tl::decode_any(bytes.clone());
     let _ = <tgmux::tl::service::MsgContainer as tgmux::tl::Deserializable>::from_bytes(bytes.clone());
     if let Ok(g) = <tgmux::tl::service::GzipPacked as tgmux::tl::Deserializable>::from_bytes(bytes) {

@@ -6,6 +6,8 @@
 //! Nothing here owns a socket, a clock or a thread: bytes, time and randomness come in as
 //! arguments. This crate does not depend on tokio or hyper, so the compiler keeps it that way.
 
+#![warn(unreachable_pub, missing_docs)]
+
 pub mod crypto;
 pub mod mtproto;
 

@@ -21,9 +21,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TlCommand {
-    /// Decode a boxed TL object given as hex (or `-` for raw bytes or hex on stdin).
+    /// Decode a boxed TL object given as hex (or `-` for raw bytes or hex on stdin); a
+    /// constructor id as `tl ids` prints it (`0x05162463`) prints that constructor's TL line.
     Decode {
-        /// Hex string, or `-` to read stdin.
+        /// Hex string, `0x` and a constructor id, or `-` to read stdin.
         #[arg(value_name = "HEX|-")]
         input: String,
     },
@@ -35,13 +36,15 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     let text = match &args.command {
         TlCommand::Ids => ids(),
-        TlCommand::Decode { input } => {
-            let bytes = read_input(input)?;
-            let mut text = String::new();
-            describe(Bytes::from(bytes), 0, &mut text)
-                .map_err(|e| CliError::new(format!("tl decode: {e}")))?;
-            text
-        }
+        TlCommand::Decode { input } => match read_input(input)? {
+            Input::Id(lines) => lines,
+            Input::Bytes(bytes) => {
+                let mut text = String::new();
+                describe(Bytes::from(bytes), 0, &mut text)
+                    .map_err(|e| CliError::new(format!("tl decode: {e}")))?;
+                text
+            }
+        },
     };
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // `tgmux tl ids | head` closes the pipe early: not an error.
@@ -64,19 +67,52 @@ fn ids() -> String {
     text
 }
 
-/// The bytes named on the command line: hex, or stdin holding hex text or raw bytes.
-fn read_input(input: &str) -> Result<Vec<u8>, CliError> {
+/// What `tl decode` was given.
+enum Input {
+    /// A constructor id as `tl ids` prints it (`0x05162463`): its TL lines, one per line.
+    Id(String),
+    /// A serialized object.
+    Bytes(Vec<u8>),
+}
+
+/// The input named on the command line: hex, or stdin holding hex text or raw bytes. Text of
+/// the form `0x` and eight hex digits that names a known constructor or function is that id.
+fn read_input(input: &str) -> Result<Input, CliError> {
+    let no_input = || CliError::new("tl decode: no input");
     if input != "-" {
-        return parse_hex(input).map_err(|e| CliError::new(format!("tl decode: {e}")));
+        if let Some(lines) = definition_lines(input) {
+            return Ok(Input::Id(lines));
+        }
+        return parse_hex(input)
+            .map(Input::Bytes)
+            .map_err(|e| CliError::new(format!("tl decode: {e}")));
     }
     let mut raw = Vec::new();
     std::io::stdin()
         .read_to_end(&mut raw)
         .map_err(|e| CliError::new(format!("tl decode: cannot read stdin: {e}")))?;
-    match std::str::from_utf8(&raw).ok().map(parse_hex) {
-        Some(Ok(bytes)) => Ok(bytes),
-        _ => Ok(raw),
+    match std::str::from_utf8(&raw) {
+        Ok(text) if text.trim().is_empty() => Err(no_input()),
+        Ok(text) => match definition_lines(text) {
+            Some(lines) => Ok(Input::Id(lines)),
+            None => Ok(Input::Bytes(parse_hex(text).unwrap_or(raw))),
+        },
+        Err(_) => Ok(Input::Bytes(raw)),
     }
+}
+
+/// The TL lines of the constructor id `text` names (`0x` and exactly eight hex digits, as
+/// `tl ids` prints it), if it is one of the built-in schema's.
+fn definition_lines(text: &str) -> Option<String> {
+    let digits = text.trim().strip_prefix("0x")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let id = u32::from_str_radix(digits, 16).ok()?;
+    let lines: String = tl::definitions_for_id(id)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// Hex digits, with optional whitespace and `0x` prefix, into bytes.

@@ -9,12 +9,13 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use tgmux::crypto::{RsaPrivateKey, RsaPublicKey};
+use tgmux::crypto::{RsaPrivateKey, RsaPublicKey, Side};
 use tgmux::mtproto::auth::client::{self, ClientConfig, DhGenOutcome};
 use tgmux::mtproto::auth::server::{self, ServerConfig, ServerOutcome};
 use tgmux::mtproto::auth::{plain, Finished};
 use tgmux::mtproto::session::{
-    ClientSession, ClientSessionConfig, Event, SaltSchedule, ServerSession, ServerSessionConfig,
+    wire, ClientSession, ClientSessionConfig, Event, SaltSchedule, ServerSession,
+    ServerSessionConfig, SessionError,
 };
 
 /// The virtual clock starts here (UNIX seconds).
@@ -106,6 +107,9 @@ pub struct Pair {
     pub client_skew: i64,
     pub client: ClientSession,
     pub server: ServerSession,
+    /// What a new server session starts from (the client may start a new session).
+    server_config: ServerSessionConfig,
+    server_seed: u64,
     pub hook: Hook,
     pub handler: Handler,
     /// Events the client produced, in order.
@@ -142,11 +146,12 @@ impl Pair {
             },
             Box::new(StdRng::seed_from_u64(seed + 2)),
         );
+        let server_config = ServerSessionConfig {
+            auth_key: s.auth_key,
+            salts,
+        };
         let server = ServerSession::new(
-            ServerSessionConfig {
-                auth_key: s.auth_key,
-                salts,
-            },
+            server_config.clone(),
             Box::new(StdRng::seed_from_u64(seed + 3)),
         );
         Pair {
@@ -154,6 +159,8 @@ impl Pair {
             client_skew: 0,
             client,
             server,
+            server_config,
+            server_seed: seed + 3,
             hook: Box::new(|_, _| Fate::Deliver),
             handler: Box::new(echo),
             client_events: Vec::new(),
@@ -202,11 +209,7 @@ impl Pair {
                 progress = true;
             }
             while let Some(p) = self.to_server.pop_front() {
-                if self
-                    .server
-                    .handle_input(BytesMut::from(&p[..]), self.now)
-                    .is_err()
-                {
+                if self.server_input(p).is_err() {
                     self.server_refused += 1;
                 }
                 progress = true;
@@ -246,6 +249,25 @@ impl Pair {
             }
         }
         panic!("pair did not settle");
+    }
+
+    /// One packet into the server, which (like local-dc) serves a new session from scratch
+    /// when the client starts one.
+    fn server_input(&mut self, packet: Vec<u8>) -> Result<(), SessionError> {
+        let key = &self.server_config.auth_key;
+        let d = wire::decrypt(key, Side::Client, BytesMut::from(&packet[..]))?;
+        if self
+            .server
+            .session_id()
+            .is_some_and(|id| id != d.session_id)
+        {
+            self.server_seed += 1;
+            self.server = ServerSession::new(
+                self.server_config.clone(),
+                Box::new(StdRng::seed_from_u64(self.server_seed)),
+            );
+        }
+        self.server.handle_decrypted(d, self.now)
     }
 
     /// Moves the virtual clock and fires due timers on both sides, then drives.

@@ -26,7 +26,7 @@ pub use bytes::Bytes;
 mod reader;
 pub mod service;
 
-pub use reader::Reader;
+pub use reader::{Reader, MAX_DEPTH};
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
@@ -54,6 +54,11 @@ pub enum DecodeError {
         /// The cap that was exceeded, in bytes.
         limit: usize,
     },
+    /// Constructors nested deeper than the reader's depth budget ([`MAX_DEPTH`]).
+    TooDeep {
+        /// The budget, in levels.
+        limit: u32,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -72,6 +77,9 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidGzip => f.write_str("gzip_packed payload is not valid gzip"),
             DecodeError::GzipTooLarge { limit } => {
                 write!(f, "gzip_packed payload inflates beyond {limit} bytes")
+            }
+            DecodeError::TooDeep { limit } => {
+                write!(f, "TL objects nested more than {limit} levels deep")
             }
         }
     }
@@ -128,6 +136,21 @@ pub fn name_for_id(id: u32) -> Option<&'static str> {
             .find(|&&(i, _)| i == id)
             .map(|&(_, n)| n),
     }
+}
+
+/// The TL lines (as [`DEFINITIONS`] writes them) of the constructors and functions with this
+/// id, including the hand-written service objects; usually one, two for TDLib's twins.
+pub fn definitions_for_id(id: u32) -> impl Iterator<Item = &'static str> {
+    let start = DEFINITIONS.partition_point(|&(i, _)| i < id);
+    DEFINITIONS[start..]
+        .iter()
+        .take_while(move |&&(i, _)| i == id)
+        .chain(
+            service::SERVICE_DEFINITIONS
+                .iter()
+                .filter(move |&&(i, _)| i == id),
+        )
+        .map(|&(_, line)| line)
 }
 
 /// Write a vector length (bare vector count).

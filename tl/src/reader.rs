@@ -4,15 +4,27 @@ use bytes::Bytes;
 
 use crate::{DecodeError, Deserializable};
 
+/// How deeply constructors may nest inside one decoded object.
+///
+/// Legitimate layer-227 objects nest a dozen levels or so (a message, its media, a document,
+/// its attributes; rich text in an instant view a few more); a hostile peer can nest
+/// `jsonArray` or `inputPeerUserFromMessage` thousands deep in a 1 MiB body, and the generated
+/// decoders recurse once per level. 64 levels keep the deepest decode within a few hundred KiB
+/// of stack (a 2 MiB thread stack is the smallest we run decoders on).
+pub const MAX_DEPTH: u32 = 64;
+
 /// A cursor over a [`Bytes`] buffer that never reads past its end.
 ///
 /// Every read checks the remaining length first and returns [`DecodeError::Truncated`] (or
 /// [`DecodeError::LengthBeyondInput`] for a declared length) instead of panicking. Byte strings
-/// come out as [`Bytes::slice`]s of the buffer: zero-copy.
+/// come out as [`Bytes::slice`]s of the buffer: zero-copy. Each constructor decoded counts one
+/// level of a depth budget ([`MAX_DEPTH`]); past it decoding stops with [`DecodeError::TooDeep`]
+/// instead of overflowing the stack.
 #[derive(Debug, Clone)]
 pub struct Reader {
     buf: Bytes,
     pos: usize,
+    depth: u32,
 }
 
 impl Reader {
@@ -21,7 +33,25 @@ impl Reader {
         Reader {
             buf: buf.into(),
             pos: 0,
+            depth: 0,
         }
+    }
+
+    /// Runs `f` one nesting level deeper: [`DecodeError::TooDeep`] when that would pass
+    /// [`MAX_DEPTH`]. Every generated `deserialize_bare` goes through here, so every
+    /// constructor of the schema is bounded.
+    #[inline]
+    pub fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(DecodeError::TooDeep { limit: MAX_DEPTH });
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
     }
 
     /// Bytes left to read.
@@ -206,6 +236,24 @@ mod tests {
             Reader::new(1000i32.to_le_bytes().to_vec()).read_len(),
             Err(DecodeError::LengthBeyondInput)
         );
+    }
+
+    #[test]
+    fn nesting_past_the_budget_is_an_error() {
+        fn dive(r: &mut Reader, levels: u32) -> Result<u32, DecodeError> {
+            if levels == 0 {
+                return Ok(r.depth);
+            }
+            r.nested(|r| dive(r, levels - 1))
+        }
+        let mut r = Reader::new(Vec::new());
+        assert_eq!(dive(&mut r, MAX_DEPTH), Ok(MAX_DEPTH));
+        assert_eq!(r.depth, 0, "the level is given back on the way out");
+        assert_eq!(
+            dive(&mut r, MAX_DEPTH + 1),
+            Err(DecodeError::TooDeep { limit: MAX_DEPTH })
+        );
+        assert_eq!(r.depth, 0, "and on the way out of an error");
     }
 
     #[test]

@@ -25,6 +25,26 @@ pub static SERVICE_CONSTRUCTORS: &[(u32, &str)] = &[
     (MSG_COPY_ID, "msg_copy"),
 ];
 
+/// The TL lines of the hand-written service constructors, for `definitions_for_id`.
+pub static SERVICE_DEFINITIONS: &[(u32, &str)] = &[
+    (
+        MsgContainer::CONSTRUCTOR_ID,
+        "msg_container#73f1f8dc messages:vector<message> = MessageContainer;",
+    ),
+    (
+        RpcResult::CONSTRUCTOR_ID,
+        "rpc_result#f35c6d01 req_msg_id:long result:Object = RpcResult;",
+    ),
+    (
+        GzipPacked::CONSTRUCTOR_ID,
+        "gzip_packed#3072cfa1 packed_data:bytes = Object;",
+    ),
+    (
+        MSG_COPY_ID,
+        "msg_copy#e06046b2 orig_message:Message = MessageCopy;",
+    ),
+];
+
 /// `msg_copy#e06046b2`: obsolete (never sent by servers); listed for `name_for_id` only.
 pub const MSG_COPY_ID: u32 = 0xe06046b2;
 

@@ -29,6 +29,9 @@ pub mod message_v1;
 mod modpow;
 pub mod pq;
 mod prime;
+// rsa/ is being reworked (PKCS#8 keys) by its owner: a few of its helpers are still `pub` in
+// private modules; they become `pub(super)` there and this allow goes.
+#[allow(unreachable_pub)]
 pub mod rsa;
 pub mod srp;
 

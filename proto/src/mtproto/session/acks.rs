@@ -4,27 +4,27 @@
 use std::time::Duration;
 
 /// Flush when this many acks are pending.
-pub const ACK_BATCH: usize = 16;
+pub(super) const ACK_BATCH: usize = 16;
 /// Flush at the latest this long after the first pending ack.
-pub const ACK_DELAY: Duration = Duration::from_millis(500);
+pub(super) const ACK_DELAY: Duration = Duration::from_millis(500);
 /// One msgs_ack carries at most this many ids (Telegram's vector limit is 8192).
-pub const ACK_MAX_PER_MESSAGE: usize = 8192;
+pub(super) const ACK_MAX_PER_MESSAGE: usize = 8192;
 
 /// Pending acknowledgements.
 #[derive(Clone, Debug, Default)]
-pub struct AckQueue {
+pub(super) struct AckQueue {
     pending: Vec<i64>,
     deadline: Option<Duration>,
 }
 
 impl AckQueue {
     /// An empty queue.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         AckQueue::default()
     }
 
     /// Queues `msg_id` at local time `now`.
-    pub fn push(&mut self, msg_id: i64, now: Duration) {
+    pub(super) fn push(&mut self, msg_id: i64, now: Duration) {
         if self.pending.contains(&msg_id) {
             return;
         }
@@ -35,22 +35,22 @@ impl AckQueue {
     }
 
     /// Whether the batch should go out now (full, or its deadline passed).
-    pub fn due(&self, now: Duration) -> bool {
+    pub(super) fn due(&self, now: Duration) -> bool {
         self.pending.len() >= ACK_BATCH || self.deadline.is_some_and(|d| now >= d)
     }
 
     /// When the pending acks must be sent, if any are pending.
-    pub fn deadline(&self) -> Option<Duration> {
+    pub(super) fn deadline(&self) -> Option<Duration> {
         self.deadline
     }
 
     /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
     /// Takes up to [`ACK_MAX_PER_MESSAGE`] pending ids.
-    pub fn take(&mut self) -> Vec<i64> {
+    pub(super) fn take(&mut self) -> Vec<i64> {
         let n = self.pending.len().min(ACK_MAX_PER_MESSAGE);
         let out: Vec<i64> = self.pending.drain(..n).collect();
         if self.pending.is_empty() {

@@ -14,14 +14,15 @@ use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
 use super::acks::AckQueue;
-use super::event::{Event, RequestId};
-use super::msg_id::{MsgIdGen, MsgIdKind};
+use super::event::{Event, Events, RequestId};
+use super::msg_id::{msg_id_secs, MsgIdGen, MsgIdKind};
 use super::outbox::{self, Queued};
 use super::rpc_error::RpcErrorKind;
 use super::salts::{Salt, SaltBook};
 use super::seq_no::{is_content_related, SeqNo};
-use super::window::{ReceiveWindow, Sender, WindowError};
-use super::{wire, SessionError, MAX_RESENDS, MAX_UNPACKED};
+use super::unwrap::{self, Inflater, Plain};
+use super::window::{ReceiveWindow, Sender, WindowError, MAX_FUTURE_SECS};
+use super::{wire, BadMsgCode, SessionError, MAX_RESENDS};
 use crate::crypto::{AuthKey, Side};
 use crate::tl::service::{GzipPacked, MsgContainer, RpcResult};
 use crate::tl::{functions, types, Deserializable, Identifiable, Reader, Serializable};
@@ -67,7 +68,7 @@ pub struct ClientSession {
     in_flight: HashMap<i64, Sent>,
     containers: HashMap<i64, Vec<i64>>,
     requests: HashMap<RequestId, i64>,
-    events: VecDeque<Event>,
+    events: Events,
     next_request: u64,
     rng: Box<dyn RngCore + Send>,
     now: Duration,
@@ -98,7 +99,7 @@ impl ClientSession {
             in_flight: HashMap::new(),
             containers: HashMap::new(),
             requests: HashMap::new(),
-            events: VecDeque::new(),
+            events: Events::default(),
             next_request: 0,
             rng,
             now: Duration::ZERO,
@@ -179,6 +180,18 @@ impl ClientSession {
         }
     }
 
+    /// Starts a new session on the same key: a new random session_id, msg_ids, seq_no and
+    /// the receive window start over, pending acks (for the old session's messages) are
+    /// dropped, and every unanswered message is queued again.
+    fn renew(&mut self) {
+        self.session_id = self.rng.next_u64() as i64;
+        self.ids = MsgIdGen::new(self.ids.offset());
+        self.seq.reset();
+        self.window.clear();
+        self.acks = AckQueue::new();
+        self.resend_unanswered();
+    }
+
     fn enqueue(&mut self, body: Bytes, content_related: bool, tag: Tag, attempts: u32) {
         self.queue.push_back(Queued {
             body,
@@ -204,7 +217,7 @@ impl ClientSession {
         if attempts > MAX_RESENDS {
             if let Tag::Request(r) = sent.tag {
                 self.requests.remove(&r);
-                self.events.push_back(Event::RequestDropped { request: r });
+                self.events.push(Event::RequestDropped { request: r });
             }
             return;
         }
@@ -229,14 +242,35 @@ impl ClientSession {
             });
         }
         let server_now = self.ids.server_secs(now);
-        match self.window.check_time_and_parity(d.msg_id, server_now) {
-            Ok(()) => {}
+        let clock_fix = match self.window.check_time_and_parity(d.msg_id, server_now) {
+            Ok(()) => false,
             Err(WindowError::TooOld { .. } | WindowError::TooNew { .. })
-                if self.is_time_fix(&d.body) => {}
+                if self.is_time_fix(&d.body) =>
+            {
+                true
+            }
             Err(e) => return Err(e.into()),
-        }
+        };
         self.window.accept_unchecked_time(d.msg_id)?;
-        self.dispatch(d.msg_id, d.seq_no, d.body, false)
+        let mut inflater = Inflater::new(self.events.held());
+        let messages = unwrap::unwrap(
+            d.msg_id,
+            d.seq_no,
+            d.body,
+            &mut self.window,
+            (!clock_fix).then_some(server_now),
+            &mut inflater,
+        )?;
+        for m in messages {
+            if clock_fix && !self.is_time_fix(&m.body) {
+                continue; // outside the window: only the clock correction is taken
+            }
+            if is_content_related(m.seq_no) {
+                self.acks.push(m.msg_id, self.now);
+            }
+            self.dispatch(m, &mut inflater)?;
+        }
+        Ok(())
     }
 
     /// Whether `body` is (or is a container holding) a bad_msg_notification 16/17 about one of
@@ -244,7 +278,10 @@ impl ClientSession {
     /// the server's, since it is what corrects the clock.
     fn is_time_fix(&self, body: &Bytes) -> bool {
         let is_fix = |b: &Bytes| match types::BadMsgNotification::from_bytes(b.clone()) {
-            Ok(n) => matches!(n.error_code, 16 | 17) && self.knows(n.bad_msg_id),
+            Ok(n) => {
+                BadMsgCode::from_code(n.error_code).is_some_and(BadMsgCode::is_clock)
+                    && self.knows(n.bad_msg_id)
+            }
             Err(_) => false,
         };
         if is_fix(body) {
@@ -256,50 +293,19 @@ impl ClientSession {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        msg_id: i64,
-        seq_no: i32,
-        body: Bytes,
-        in_container: bool,
-    ) -> Result<(), SessionError> {
-        let id = Reader::new(body.clone()).peek_u32()?;
-        if is_content_related(seq_no) {
-            self.acks.push(msg_id, self.now);
-        }
-        match id {
-            MsgContainer::CONSTRUCTOR_ID => {
-                if in_container {
-                    return Err(SessionError::BadContainer("nested container"));
-                }
-                let c = MsgContainer::from_bytes(body)?;
-                for m in c.messages {
-                    if m.msg_id & 1 != 1 {
-                        return Err(SessionError::BadContainer(
-                            "inner msg_id with client parity",
-                        ));
-                    }
-                    if self.window.accept_unchecked_time(m.msg_id).is_err() {
-                        continue; // a duplicate inside a container is skipped, not fatal
-                    }
-                    self.dispatch(m.msg_id, m.seqno, m.body, true)?;
-                }
-                Ok(())
-            }
-            GzipPacked::CONSTRUCTOR_ID => {
-                let inner = GzipPacked::from_bytes(body)?.unpack(MAX_UNPACKED)?;
-                // the seq_no was already counted for acks; do not ack twice
-                self.dispatch_plain(msg_id, Bytes::from(inner))
-            }
-            _ => self.dispatch_plain(msg_id, body),
-        }
-    }
-
-    /// Handles one non-container, non-gzip message body.
-    fn dispatch_plain(&mut self, msg_id: i64, body: Bytes) -> Result<(), SessionError> {
+    /// Handles one plain message (neither a container nor gzip_packed).
+    fn dispatch(&mut self, m: Plain, inflater: &mut Inflater) -> Result<(), SessionError> {
+        let Plain {
+            msg_id,
+            body,
+            inflated,
+            ..
+        } = m;
         let id = Reader::new(body.clone()).peek_u32()?;
         match id {
-            RpcResult::CONSTRUCTOR_ID => self.on_rpc_result(RpcResult::from_bytes(body)?),
+            RpcResult::CONSTRUCTOR_ID => {
+                self.on_rpc_result(RpcResult::from_bytes(body)?, inflated, inflater)
+            }
             types::BadServerSalt::CONSTRUCTOR_ID => {
                 let n = types::BadServerSalt::from_bytes(body)?;
                 if self.knows(n.bad_msg_id) {
@@ -313,21 +319,27 @@ impl ClientSession {
                 if !self.knows(n.bad_msg_id) {
                     return Ok(());
                 }
-                if matches!(n.error_code, 16 | 17) {
+                let code = BadMsgCode::from_code(n.error_code);
+                if code.is_some_and(BadMsgCode::is_clock) {
                     self.ids.correct_from_server_msg_id(self.now, msg_id);
                 }
-                if matches!(n.error_code, 32 | 33) {
-                    // our seq_no is off: Telegram's advice is a new session; resending with a
-                    // fresh count is the closest we can do inside this one.
-                    self.seq.reset();
-                }
                 self.resend(n.bad_msg_id, true);
+                let ahead = msg_id_secs(self.ids.last())
+                    >= self.ids.server_secs(self.now) + MAX_FUTURE_SECS;
+                if code.is_some_and(BadMsgCode::is_seq_no_count)
+                    || (code == Some(BadMsgCode::MsgIdTooHigh) && ahead)
+                {
+                    // Our seq_no count is off, or our clock was so far ahead that the next
+                    // msg_ids (which never go back within a session) would still be refused:
+                    // Telegram's advice is a new session.
+                    self.renew();
+                }
                 Ok(())
             }
             types::NewSessionCreated::CONSTRUCTOR_ID => {
                 let n = types::NewSessionCreated::from_bytes(body)?;
                 self.salts.set_current(n.server_salt);
-                self.events.push_back(Event::SessionReset {
+                self.events.push(Event::SessionReset {
                     first_msg_id: n.first_msg_id,
                 });
                 Ok(())
@@ -376,7 +388,7 @@ impl ClientSession {
                 Ok(())
             }
             _ => {
-                self.events.push_back(Event::Update(body));
+                self.events.push_inflated(Event::Update(body), inflated);
                 Ok(())
             }
         }
@@ -398,23 +410,30 @@ impl ClientSession {
         if let Some(sent) = self.in_flight.get(&ping_msg_id) {
             if sent.tag == Tag::Ping(ping_id) {
                 self.in_flight.remove(&ping_msg_id);
-                self.events.push_back(Event::Pong { ping_id });
+                self.events.push(Event::Pong { ping_id });
             }
         }
     }
 
-    fn on_rpc_result(&mut self, r: RpcResult) -> Result<(), SessionError> {
+    /// `inflated`: bytes of `r` that were inflated already (its message came gzip_packed).
+    fn on_rpc_result(
+        &mut self,
+        r: RpcResult,
+        mut inflated: usize,
+        inflater: &mut Inflater,
+    ) -> Result<(), SessionError> {
         let Some(sent) = self.in_flight.remove(&r.req_msg_id) else {
             return Ok(()); // unknown or already answered: acked, otherwise ignored
         };
         let mut result = r.result;
         if Reader::new(result.clone()).peek_u32()? == GzipPacked::CONSTRUCTOR_ID {
-            result = Bytes::from(GzipPacked::from_bytes(result)?.unpack(MAX_UNPACKED)?);
+            result = inflater.inflate(result)?;
+            inflated = result.len();
         }
         let request = match sent.tag {
             Tag::Request(request) => request,
             Tag::Ping(ping_id) => {
-                self.events.push_back(Event::Pong { ping_id });
+                self.events.push(Event::Pong { ping_id });
                 return Ok(());
             }
             Tag::Service => {
@@ -428,17 +447,20 @@ impl ClientSession {
         if Reader::new(result.clone()).peek_u32()? == types::RpcError::CONSTRUCTOR_ID {
             let e = types::RpcError::from_bytes(result)?;
             let parsed = RpcErrorKind::parse(&e.error_message);
-            self.events.push_back(Event::RpcError {
+            self.events.push(Event::RpcError {
                 request,
                 code: e.error_code,
                 message: e.error_message,
                 parsed,
             });
         } else {
-            self.events.push_back(Event::RpcResult {
-                request,
-                body: result,
-            });
+            self.events.push_inflated(
+                Event::RpcResult {
+                    request,
+                    body: result,
+                },
+                inflated,
+            );
         }
         Ok(())
     }
@@ -488,7 +510,7 @@ impl ClientSession {
             for p in packed {
                 if let (Tag::Request(r), _) = p.tag {
                     self.requests.remove(&r);
-                    self.events.push_back(Event::RequestDropped { request: r });
+                    self.events.push(Event::RequestDropped { request: r });
                 }
             }
             let _ = e;
@@ -528,7 +550,7 @@ impl ClientSession {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// When [`ClientSession::handle_timeout`] should be called next (local time), if ever.

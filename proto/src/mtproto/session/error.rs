@@ -32,6 +32,12 @@ pub enum SessionError {
         /// Its length.
         len: usize,
     },
+    /// The gzip_packed of one packet inflate beyond the session's budget
+    /// ([`MAX_INFLATED`](super::MAX_INFLATED)).
+    InflateBudget {
+        /// The budget, in bytes.
+        limit: usize,
+    },
 }
 
 impl SessionError {
@@ -54,6 +60,9 @@ impl fmt::Display for SessionError {
             SessionError::Window(e) => write!(f, "msg_id refused: {e:?}"),
             SessionError::Decode(e) => write!(f, "message body: {e}"),
             SessionError::BadContainer(why) => write!(f, "msg_container: {why}"),
+            SessionError::InflateBudget { limit } => {
+                write!(f, "gzip_packed of one packet inflate beyond {limit} bytes")
+            }
             SessionError::BodyTooLarge { len } => {
                 write!(
                     f,

@@ -1,5 +1,7 @@
 //! What a session machine tells its driver: typed events.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use super::rpc_error::RpcErrorKind;
@@ -58,4 +60,37 @@ pub enum Event {
     },
     /// Either role: the peer asked to destroy a session, or the session ended on error.
     Closed,
+}
+
+/// The events a session holds for its driver, and how many inflated bytes they keep alive
+/// (counted against [`MAX_INFLATED`](super::MAX_INFLATED) with the packet being read).
+#[derive(Debug, Default)]
+pub(crate) struct Events {
+    queue: VecDeque<(Event, usize)>,
+    held: usize,
+}
+
+impl Events {
+    /// Queues an event that holds no inflated bytes.
+    pub(crate) fn push(&mut self, event: Event) {
+        self.push_inflated(event, 0);
+    }
+
+    /// Queues an event whose body keeps `inflated` bytes of inflated gzip_packed alive.
+    pub(crate) fn push_inflated(&mut self, event: Event, inflated: usize) {
+        self.held += inflated;
+        self.queue.push_back((event, inflated));
+    }
+
+    /// The oldest event.
+    pub(crate) fn pop(&mut self) -> Option<Event> {
+        let (event, inflated) = self.queue.pop_front()?;
+        self.held -= inflated;
+        Some(event)
+    }
+
+    /// Inflated bytes held by queued events.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
 }

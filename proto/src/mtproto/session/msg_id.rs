@@ -32,14 +32,14 @@ impl MsgIdKind {
 
 /// The msg_id a message sent at `now + offset_secs` would carry before the residue is applied:
 /// seconds in the high half, the sub-second fraction scaled to 2^32 in the low half.
-pub fn msg_id_at(now: Duration, offset_secs: i32) -> i64 {
+pub(super) fn msg_id_at(now: Duration, offset_secs: i32) -> i64 {
     let secs = (now.as_secs() as i64).saturating_add(i64::from(offset_secs));
     let frac = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
     (secs << 32) | frac as i64
 }
 
 /// The server time (seconds since the epoch) a msg_id claims.
-pub const fn msg_id_secs(msg_id: i64) -> i64 {
+pub(super) const fn msg_id_secs(msg_id: i64) -> i64 {
     msg_id >> 32
 }
 
@@ -64,13 +64,11 @@ impl MsgIdGen {
         self.offset_secs
     }
 
-    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. When the clock moves
-    /// back, the ids restart from the corrected clock (ids from the wrong clock were refused
-    /// anyway); otherwise they keep increasing.
+    /// Replaces the time offset, e.g. after bad_msg_notification 16/17. The ids keep
+    /// increasing whatever the new offset: when the clock moves back they stay just above the
+    /// last one until the clock catches up (a session whose ids ran too far ahead starts a new
+    /// session, with a new generator).
     pub fn set_offset(&mut self, offset_secs: i32) {
-        if offset_secs < self.offset_secs {
-            self.last = 0;
-        }
         self.offset_secs = offset_secs;
     }
 
@@ -142,6 +140,21 @@ mod tests {
         g.correct_from_server_msg_id(now, (1_700_000_120i64 << 32) | 1);
         assert_eq!(g.offset(), 120);
         assert_eq!(msg_id_secs(g.next(now, MsgIdKind::Client)), 1_700_000_120);
+    }
+
+    #[test]
+    fn ids_keep_increasing_when_the_offset_moves_back() {
+        let now = Duration::from_secs(1_700_000_000);
+        let mut g = MsgIdGen::new(600);
+        let mut last = g.next(now, MsgIdKind::Client);
+        for offset in [0, -600, i32::MIN, 30, -1] {
+            g.set_offset(offset);
+            let id = g.next(now, MsgIdKind::Client);
+            assert!(id > last, "offset {offset}: {id:#x} after {last:#x}");
+            last = id;
+        }
+        g.correct_from_server_msg_id(now, ((1_600_000_000i64) << 32) | 1);
+        assert!(g.next(now, MsgIdKind::Client) > last);
     }
 
     #[test]

@@ -12,15 +12,15 @@ use crate::tl::service::{Message, MsgContainer};
 use crate::tl::Serializable;
 
 /// Messages larger than this are never put into a container.
-pub const MAX_CONTAINED_BODY: usize = 16 * 1024;
+pub(super) const MAX_CONTAINED_BODY: usize = 16 * 1024;
 /// A container's total body stays below this.
-pub const MAX_CONTAINER_BYTES: usize = 64 * 1024;
+pub(super) const MAX_CONTAINER_BYTES: usize = 64 * 1024;
 /// At most this many messages share a container (Telegram's limit is 1020).
-pub const MAX_CONTAINER_MESSAGES: usize = 1020;
+pub(super) const MAX_CONTAINER_MESSAGES: usize = 1020;
 
 /// One message waiting to be sent.
 #[derive(Clone, Debug)]
-pub struct Queued<T> {
+pub(super) struct Queued<T> {
     /// The serialized body.
     pub body: Bytes,
     /// Whether it is content-related (odd seq_no, to be acknowledged).
@@ -33,7 +33,7 @@ pub struct Queued<T> {
 
 /// A message that was just packed, with the msg_id and seq_no it got.
 #[derive(Clone, Debug)]
-pub struct Packed<T> {
+pub(super) struct Packed<T> {
     /// Its msg_id.
     pub msg_id: i64,
     /// Its seq_no.
@@ -48,7 +48,7 @@ pub struct Packed<T> {
 
 /// The outer message of one packet: either one of the packed messages, or a container.
 #[derive(Clone, Debug)]
-pub struct Outer {
+pub(super) struct Outer {
     /// The outer msg_id.
     pub msg_id: i64,
     /// The outer seq_no.
@@ -61,7 +61,7 @@ pub struct Outer {
 
 /// Takes as many queued messages as fit one packet (at least one) and assigns ids.
 /// Returns `None` when the queue is empty.
-pub fn pack<T>(
+pub(super) fn pack<T>(
     queue: &mut VecDeque<Queued<T>>,
     ids: &mut MsgIdGen,
     seq: &mut SeqNo,
@@ -126,7 +126,7 @@ pub fn pack<T>(
 
 /// Whether a body with this constructor id is content-related (everything except acks,
 /// containers and http_wait).
-pub fn is_content_related_id(id: u32) -> bool {
+pub(super) fn is_content_related_id(id: u32) -> bool {
     const MSGS_ACK: u32 = 0x62d6b459;
     const MSG_CONTAINER: u32 = 0x73f1f8dc;
     const HTTP_WAIT: u32 = 0x9299359f;

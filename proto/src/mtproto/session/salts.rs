@@ -6,7 +6,7 @@
 //! period, the previous one (core.telegram.org/mtproto/description#server-salt).
 
 /// How long (seconds) a server still accepts a salt after it stopped being current.
-pub const SALT_GRACE_SECS: i64 = 1800;
+pub(super) const SALT_GRACE_SECS: i64 = 1800;
 
 /// One salt with its validity interval in server time (seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

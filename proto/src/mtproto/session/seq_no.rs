@@ -6,18 +6,18 @@
 
 /// Sequence-number counter for the messages one side sends in one session.
 #[derive(Clone, Debug, Default)]
-pub struct SeqNo {
+pub(super) struct SeqNo {
     content_related: i32,
 }
 
 impl SeqNo {
     /// A counter at the start of a session.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         SeqNo::default()
     }
 
     /// The seq_no for the next message; `content_related` messages advance the counter.
-    pub fn next(&mut self, content_related: bool) -> i32 {
+    pub(super) fn next(&mut self, content_related: bool) -> i32 {
         let base = self.content_related.wrapping_mul(2);
         if content_related {
             self.content_related = self.content_related.wrapping_add(1);
@@ -28,13 +28,13 @@ impl SeqNo {
     }
 
     /// Restarts the count (a new session).
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.content_related = 0;
     }
 }
 
 /// Whether a seq_no received claims a content-related message (it is odd).
-pub const fn is_content_related(seq_no: i32) -> bool {
+pub(super) const fn is_content_related(seq_no: i32) -> bool {
     seq_no & 1 == 1
 }
 

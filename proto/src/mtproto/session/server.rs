@@ -13,13 +13,14 @@ use bytes::{Bytes, BytesMut};
 use rand::RngCore;
 
 use super::acks::AckQueue;
-use super::event::Event;
+use super::event::{Event, Events};
 use super::msg_id::{MsgIdGen, MsgIdKind};
 use super::outbox::{self, is_content_related_id, Queued};
 use super::salts::SaltSchedule;
 use super::seq_no::{is_content_related, SeqNo};
+use super::unwrap::{self, Inflater, Plain};
 use super::window::{ReceiveWindow, Sender};
-use super::{wire, SessionError, MAX_UNPACKED};
+use super::{wire, BadMsgCode, SessionError};
 use crate::crypto::{AuthKey, Side};
 use crate::tl::service::{GzipPacked, MsgContainer, RpcResult};
 use crate::tl::{functions, types, Deserializable, Identifiable, Reader, Serializable};
@@ -52,7 +53,7 @@ pub struct ServerSession {
     window: ReceiveWindow,
     acks: AckQueue,
     queue: VecDeque<Queued<()>>,
-    events: VecDeque<Event>,
+    events: Events,
     answers: BTreeMap<i64, Bytes>,
     answer_bytes: usize,
     disconnect_at: Option<Duration>,
@@ -82,7 +83,7 @@ impl ServerSession {
             window: ReceiveWindow::new(Sender::Client),
             acks: AckQueue::new(),
             queue: VecDeque::new(),
-            events: VecDeque::new(),
+            events: Events::default(),
             answers: BTreeMap::new(),
             answer_bytes: 0,
             disconnect_at: None,
@@ -106,11 +107,11 @@ impl ServerSession {
         });
     }
 
-    fn bad_msg(&mut self, msg_id: i64, seq_no: i32, code: i32) {
+    fn bad_msg(&mut self, msg_id: i64, seq_no: i32, code: BadMsgCode) {
         let body = types::BadMsgNotification {
             bad_msg_id: msg_id,
             bad_msg_seqno: seq_no,
-            error_code: code,
+            error_code: code.code(),
         }
         .to_bytes();
         self.push(body, false, MsgIdKind::ServerResponse);
@@ -181,7 +182,7 @@ impl ServerSession {
             let body = types::BadServerSalt {
                 bad_msg_id: d.msg_id,
                 bad_msg_seqno: d.seq_no,
-                error_code: 48,
+                error_code: BadMsgCode::BadServerSalt.code(),
                 new_server_salt: self.salts.at(server_now).salt,
             }
             .to_bytes();
@@ -200,59 +201,63 @@ impl ServerSession {
             }
             return Err(e.into());
         }
-        self.dispatch(d.msg_id, d.seq_no, d.body, None)
-    }
-
-    fn dispatch(
-        &mut self,
-        msg_id: i64,
-        seq_no: i32,
-        body: Bytes,
-        container: Option<i64>,
-    ) -> Result<(), SessionError> {
-        let id = Reader::new(body.clone()).peek_u32()?;
-        let content = is_content_related_id(id);
-        if content != is_content_related(seq_no) {
-            // 34: even seq_no expected for a non-content message; 35: odd expected.
-            self.bad_msg(msg_id, seq_no, if content { 35 } else { 34 });
+        if Reader::new(d.body.clone()).peek_u32()? == MsgContainer::CONSTRUCTOR_ID
+            && !self.seq_no_parity_ok(d.msg_id, d.seq_no, MsgContainer::CONSTRUCTOR_ID)
+        {
             return Ok(());
         }
-        if content {
-            self.acks.push(msg_id, self.now);
-        }
-        match id {
-            MsgContainer::CONSTRUCTOR_ID => {
-                if container.is_some() {
-                    return Err(SessionError::BadContainer("nested container"));
-                }
-                let c = MsgContainer::from_bytes(body)?;
-                for m in c.messages {
-                    if m.msg_id >= msg_id {
-                        self.bad_msg(msg_id, seq_no, 64);
-                        return Err(SessionError::BadContainer(
-                            "inner msg_id not below the container's",
-                        ));
-                    }
-                    if m.msg_id & 3 != 0 {
-                        self.bad_msg(m.msg_id, m.seqno, 18);
-                        continue;
-                    }
-                    if self.window.accept_unchecked_time(m.msg_id).is_err() {
-                        continue;
-                    }
-                    self.dispatch(m.msg_id, m.seqno, m.body, Some(msg_id))?;
-                }
-                Ok(())
+        let mut inflater = Inflater::new(self.events.held());
+        let messages = match unwrap::unwrap(
+            d.msg_id,
+            d.seq_no,
+            d.body,
+            &mut self.window,
+            Some(server_now),
+            &mut inflater,
+        ) {
+            Ok(messages) => messages,
+            Err(e @ SessionError::BadContainer(_)) => {
+                self.bad_msg(d.msg_id, d.seq_no, BadMsgCode::InvalidContainer);
+                return Err(e);
             }
-            GzipPacked::CONSTRUCTOR_ID => {
-                let inner = Bytes::from(GzipPacked::from_bytes(body)?.unpack(MAX_UNPACKED)?);
-                self.dispatch_plain(msg_id, inner)
+            Err(e) => return Err(e),
+        };
+        for m in messages {
+            if !self.seq_no_parity_ok(m.msg_id, m.seq_no, m.wire_id) {
+                continue;
             }
-            _ => self.dispatch_plain(msg_id, body),
+            if is_content_related(m.seq_no) {
+                self.acks.push(m.msg_id, self.now);
+            }
+            self.dispatch(m)?;
         }
+        Ok(())
     }
 
-    fn dispatch_plain(&mut self, msg_id: i64, body: Bytes) -> Result<(), SessionError> {
+    /// Whether the seq_no parity of a message fits its constructor (odd for content-related
+    /// ones); if not, the client is told (34, 35) and the message is ignored.
+    fn seq_no_parity_ok(&mut self, msg_id: i64, seq_no: i32, wire_id: u32) -> bool {
+        let content = is_content_related_id(wire_id);
+        if content == is_content_related(seq_no) {
+            return true;
+        }
+        let code = if content {
+            BadMsgCode::OddSeqNoExpected
+        } else {
+            BadMsgCode::EvenSeqNoExpected
+        };
+        self.bad_msg(msg_id, seq_no, code);
+        false
+    }
+
+    /// Handles one plain message (neither a container nor gzip_packed).
+    fn dispatch(&mut self, m: Plain) -> Result<(), SessionError> {
+        let Plain {
+            msg_id,
+            body,
+            inflated,
+            ..
+        } = m;
         let id = Reader::new(body.clone()).peek_u32()?;
         match id {
             types::MsgsAck::CONSTRUCTOR_ID => {
@@ -358,7 +363,9 @@ impl ServerSession {
                 .to_bytes();
                 self.push(answer, true, MsgIdKind::ServerResponse);
             }
-            _ => self.events.push_back(Event::Request { msg_id, body }),
+            _ => self
+                .events
+                .push_inflated(Event::Request { msg_id, body }, inflated),
         }
         Ok(())
     }
@@ -466,7 +473,7 @@ impl ServerSession {
     /// expired).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// When [`ServerSession::handle_timeout`] should be called next, if ever.
@@ -485,7 +492,7 @@ impl ServerSession {
         if self.disconnect_at.is_some_and(|t| now >= t) && !self.closed {
             self.closed = true;
             self.disconnect_at = None;
-            self.events.push_back(Event::Closed);
+            self.events.push(Event::Closed);
         }
     }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bad_msg::BadMsgCode;
 use super::msg_id::msg_id_secs;
 
 /// How far in the past an incoming msg_id may be, in seconds.
@@ -15,11 +16,11 @@ pub const MAX_PAST_SECS: i64 = 300;
 /// How far in the future an incoming msg_id may be, in seconds.
 pub const MAX_FUTURE_SECS: i64 = 30;
 /// How many msg_ids the window remembers for duplicate detection.
-pub const REMEMBERED: usize = 4096;
+pub(super) const REMEMBERED: usize = 4096;
 
 /// Whose msg_ids this window checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sender {
+pub(super) enum Sender {
     /// Ids from a client: must be `≡ 0 mod 4`.
     Client,
     /// Ids from a server: must be odd (`≡ 1` or `≡ 3 mod 4`).
@@ -54,19 +55,19 @@ pub enum WindowError {
 
 impl WindowError {
     /// The bad_msg_notification error code a server answers this refusal with.
-    pub fn bad_msg_code(self) -> i32 {
+    pub fn bad_msg_code(self) -> BadMsgCode {
         match self {
-            WindowError::TooOld { .. } => 16,
-            WindowError::TooNew { .. } => 17,
-            WindowError::WrongParity { .. } => 18,
-            WindowError::Duplicate { .. } => 19,
+            WindowError::TooOld { .. } => BadMsgCode::MsgIdTooLow,
+            WindowError::TooNew { .. } => BadMsgCode::MsgIdTooHigh,
+            WindowError::WrongParity { .. } => BadMsgCode::MsgIdWrongParity,
+            WindowError::Duplicate { .. } => BadMsgCode::ContainerMsgIdReused,
         }
     }
 }
 
 /// Remembers recent msg_ids of one peer and checks new ones.
 #[derive(Clone, Debug)]
-pub struct ReceiveWindow {
+pub(super) struct ReceiveWindow {
     sender: Sender,
     seen: BTreeSet<i64>,
     capacity: usize,
@@ -74,12 +75,12 @@ pub struct ReceiveWindow {
 
 impl ReceiveWindow {
     /// A window for messages sent by `sender`, remembering [`REMEMBERED`] ids.
-    pub fn new(sender: Sender) -> Self {
+    pub(super) fn new(sender: Sender) -> Self {
         Self::with_capacity(sender, REMEMBERED)
     }
 
     /// A window remembering at most `capacity` ids (at least 1).
-    pub fn with_capacity(sender: Sender, capacity: usize) -> Self {
+    pub(super) fn with_capacity(sender: Sender, capacity: usize) -> Self {
         ReceiveWindow {
             sender,
             seen: BTreeSet::new(),
@@ -89,14 +90,31 @@ impl ReceiveWindow {
 
     /// Checks the parity and time of `msg_id` against `server_now` (server time, seconds)
     /// without remembering it.
-    pub fn check_time_and_parity(&self, msg_id: i64, server_now: i64) -> Result<(), WindowError> {
+    pub(super) fn check_time_and_parity(
+        &self,
+        msg_id: i64,
+        server_now: i64,
+    ) -> Result<(), WindowError> {
+        self.check_parity(msg_id)?;
+        self.check_time(msg_id, server_now)
+    }
+
+    /// Checks the residue mod 4 of `msg_id` for the sender's role.
+    pub(super) fn check_parity(&self, msg_id: i64) -> Result<(), WindowError> {
         let parity_ok = match self.sender {
             Sender::Client => msg_id & 3 == 0,
             Sender::Server => msg_id & 1 == 1,
         };
-        if !parity_ok {
-            return Err(WindowError::WrongParity { msg_id });
+        if parity_ok {
+            Ok(())
+        } else {
+            Err(WindowError::WrongParity { msg_id })
         }
+    }
+
+    /// Checks that `msg_id` is no more than [`MAX_PAST_SECS`] before and [`MAX_FUTURE_SECS`]
+    /// after `server_now` (server time, seconds).
+    pub(super) fn check_time(&self, msg_id: i64, server_now: i64) -> Result<(), WindowError> {
         let secs = msg_id_secs(msg_id);
         if secs < server_now.saturating_sub(MAX_PAST_SECS) {
             return Err(WindowError::TooOld { msg_id });
@@ -107,15 +125,9 @@ impl ReceiveWindow {
         Ok(())
     }
 
-    /// Checks `msg_id` fully and remembers it when accepted.
-    pub fn accept(&mut self, msg_id: i64, server_now: i64) -> Result<(), WindowError> {
-        self.check_time_and_parity(msg_id, server_now)?;
-        self.accept_unchecked_time(msg_id)
-    }
-
-    /// Duplicate check only (for ids inside an already-accepted container, whose time was
-    /// checked through the container). Remembers the id when accepted.
-    pub fn accept_unchecked_time(&mut self, msg_id: i64) -> Result<(), WindowError> {
+    /// Duplicate check only (time and parity are checked separately). Remembers the id when
+    /// accepted.
+    pub(super) fn accept_unchecked_time(&mut self, msg_id: i64) -> Result<(), WindowError> {
         if self.seen.contains(&msg_id) {
             return Err(WindowError::Duplicate { msg_id });
         }
@@ -131,12 +143,12 @@ impl ReceiveWindow {
     }
 
     /// Whether `msg_id` was received (and is still remembered).
-    pub fn contains(&self, msg_id: i64) -> bool {
+    pub(super) fn contains(&self, msg_id: i64) -> bool {
         self.seen.contains(&msg_id)
     }
 
     /// Forgets everything (a new session).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.seen.clear();
     }
 }
@@ -144,6 +156,14 @@ impl ReceiveWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl ReceiveWindow {
+        /// Checks `msg_id` fully and remembers it when accepted.
+        fn accept(&mut self, msg_id: i64, server_now: i64) -> Result<(), WindowError> {
+            self.check_time_and_parity(msg_id, server_now)?;
+            self.accept_unchecked_time(msg_id)
+        }
+    }
 
     const NOW: i64 = 1_700_000_000;
 
