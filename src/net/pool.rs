@@ -470,6 +470,49 @@ impl Pool {
         }
     }
 
+    /// Connection `index` (taken modulo [`PoolConfig::connections_per_dc`]) of `dc`'s file
+    /// connections (its `media_only` address when it has one), the login moved there first and
+    /// the connection opened, or reopened when it had closed. For callers that spread file
+    /// requests over connections themselves: calls on the returned [`Client`] get no flood-wait
+    /// policy and no `FILE_MIGRATE_X` routing, every error comes back as it is.
+    pub async fn file_connection(&self, dc: i32, index: usize) -> Result<Client, InvokeError> {
+        self.ensure_authorized(dc).await?;
+        let media = lock(&self.inner.learned).has_media(dc);
+        let slot = lock(&self.inner.dcs)
+            .entry((dc, media))
+            .or_default()
+            .clone();
+        let mut clients = slot.lock().await;
+        let i = index % self.inner.config.connections_per_dc.max(1);
+        while clients.len() <= i {
+            let c = self.open_connection(dc, media).await?;
+            clients.push(c);
+        }
+        if clients[i].is_closed() {
+            clients[i] = self.open_connection(dc, media).await?;
+        }
+        Ok(clients[i].clone())
+    }
+
+    /// Replaces file connection `index` of `dc` (see [`Pool::file_connection`]) with a new one,
+    /// e.g. because it went silent; the old one closes when its last handle is dropped.
+    pub async fn replace_file_connection(&self, dc: i32, index: usize) -> Result<(), InvokeError> {
+        let media = lock(&self.inner.learned).has_media(dc);
+        let slot = lock(&self.inner.dcs)
+            .entry((dc, media))
+            .or_default()
+            .clone();
+        let mut clients = slot.lock().await;
+        let i = index % self.inner.config.connections_per_dc.max(1);
+        let fresh = self.open_connection(dc, media).await?;
+        if i < clients.len() {
+            clients[i] = fresh;
+        } else {
+            clients.push(fresh);
+        }
+        Ok(())
+    }
+
     /// Calls a login request on the home DC, following `PHONE_MIGRATE_X`, `USER_MIGRATE_X`
     /// and `NETWORK_MIGRATE_X` (the home DC becomes X and is saved).
     pub async fn invoke_login<R: RemoteCall>(&self, request: &R) -> Result<R::Return, InvokeError> {
