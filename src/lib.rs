@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod dcconfig;
+pub mod download;
 pub mod localdc;
 
 /// Cryptography and the sans-IO MTProto core: the `tgmux-proto` crate.
@@ -18,3 +19,4 @@ pub use tgmux_remux as remux;
 pub use tgmux_tl as tl;
 pub mod config;
 pub mod net;
+pub mod resolve;
