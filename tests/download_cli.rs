@@ -441,3 +441,41 @@ fn channel_range_filters_and_skip_existing() {
     assert!(out.status.success());
     assert!(std::fs::read(out_dir.join("1.mp4")).unwrap() == a);
 }
+
+#[test]
+fn cdn_redirects_with_reuploads_give_identical_files() {
+    let big = media_bytes(9 * MIB + 333, 51);
+    let small = media_bytes(1000, 52);
+    let (dc, session) = setup(
+        "cdn",
+        &["--cdn", "--faults", "reupload=0.3", "--seed", "3"],
+        &[("1.mkv", &big), ("2.bin", &small)],
+    );
+    let out_dir = dc.dir.join("out/");
+    let mut args = vec![
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(&session),
+        "-v",
+        "download",
+    ];
+    args.extend(["t.me/chan/1", "t.me/chan/2", "-o", s(&out_dir)]);
+    let out = tgmux(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        std::fs::read(out_dir.join("1.mkv")).unwrap() == big,
+        "1.mkv differs"
+    );
+    assert_eq!(std::fs::read(out_dir.join("2.bin")).unwrap(), small);
+    // The large document came through the CDN, the small one (not redirected) did not.
+    let line = |link: &str| {
+        err.lines()
+            .find(|l| l.contains(link))
+            .unwrap_or_else(|| panic!("{err}"))
+            .to_string()
+    };
+    assert!(line("t.me/chan/1:").contains("from a CDN"), "{err}");
+    assert!(!line("t.me/chan/2:").contains("from a CDN"), "{err}");
+}

@@ -145,6 +145,8 @@ struct Shared {
     media: Mutex<Media>,
     cdn: Mutex<Option<Arc<CdnFile>>>,
     hashes: Mutex<HashBook>,
+    /// CDN request tokens already re-uploaded.
+    reuploads: Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,6 +182,7 @@ pub async fn fetch<S: PartSink>(
         media: Mutex::new(media.clone()),
         cdn: Mutex::new(None),
         hashes: Mutex::new(HashBook::default()),
+        reuploads: Mutex::new(std::collections::HashSet::new()),
     });
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut report = Report::default();
@@ -361,6 +364,10 @@ async fn cdn_part(s: &Shared, cdn: &CdnFile, req: Request) -> Result<Bytes, Part
     let bytes = match invoke(&*s.rpc, route, &r).await {
         Ok(enums::upload::CdnFile::CdnFile(f)) => f.bytes,
         Ok(enums::upload::CdnFile::CdnFileReuploadNeeded(n)) => {
+            // Parts in flight together get the same request token: re-upload once.
+            if !lock(&s.reuploads).insert(n.request_token.to_vec()) {
+                return Err(PartError::Redirected);
+            }
             let hashes = invoke(
                 &*s.rpc,
                 Route::Dc(cdn.home_dc),
@@ -369,9 +376,18 @@ async fn cdn_part(s: &Shared, cdn: &CdnFile, req: Request) -> Result<Bytes, Part
                     request_token: n.request_token,
                 },
             )
-            .await
-            .map_err(classify)?;
-            lock(&s.hashes).add(&hashes);
+            .await;
+            match hashes {
+                Ok(h) => lock(&s.hashes).add(&h),
+                // Another part's re-upload came first.
+                Err(e)
+                    if e.rpc()
+                        .is_some_and(|r| r.message == "REQUEST_TOKEN_INVALID") =>
+                {
+                    return Err(PartError::Retry)
+                }
+                Err(e) => return Err(classify(e)),
+            }
             return Err(PartError::Redirected);
         }
         Err(e) if e.rpc().is_some_and(|r| r.message == "FILE_TOKEN_INVALID") => {

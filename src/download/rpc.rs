@@ -71,8 +71,7 @@ impl Rpc for Pool {
                 Route::File { dc, conn } => {
                     self.file_connection(dc, conn).await?.invoke_raw(body).await
                 }
-                // Today's pool reaches no CDN DC (own RSA keys, no initConnection+getConfig).
-                Route::Cdn { dc, .. } => Err(InvokeError::UnknownDc(dc)),
+                Route::Cdn { dc, conn } => self.invoke_cdn_raw(dc, conn, body).await,
             }
         })
     }
@@ -91,6 +90,6 @@ impl Rpc for Pool {
     }
 
     fn cdn_supported(&self) -> bool {
-        false
+        true
     }
 }
