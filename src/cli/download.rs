@@ -24,6 +24,7 @@ use crate::download::fetch::{fetch, PartSink, Writer};
 use crate::download::plan::plan;
 use crate::download::{FileSink, Options, Record, Rpc};
 use crate::net::{Pool, PoolConfig};
+use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
 use crate::resolve::{FileCache, Item, Link, Media, Resolver};
 
 /// Download the media of t.me message links.
@@ -71,7 +72,7 @@ pub struct Args {
     /// Links from a file: a Telegram Desktop export (result.json) or one link per line.
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
-    /// Remux MKV/MOV to MP4 while downloading.
+    /// Remux MKV/WebM/MOV files to MP4 once downloaded (the download is then removed).
     #[arg(long)]
     pub remux: bool,
     /// With --remux: fragmented MP4 instead of faststart.
@@ -282,6 +283,8 @@ enum Output {
 }
 
 struct Run<'a> {
+    /// `--remux`: MKV/WebM/MOV files become MP4 once downloaded.
+    remux: Option<RemuxOptions>,
     g: &'a Globals,
     rpc: Arc<dyn Rpc>,
     opts: Options,
@@ -304,8 +307,9 @@ impl Run<'_> {
         Some(b)
     }
 
-    /// Downloads one job into `path` (resuming a `.part`); returns the JSON line's fields.
-    async fn to_file(&self, job: &Job, path: &Path) -> Result<(String, f64), String> {
+    /// Downloads one job into `path` (resuming a `.part`), remuxed with `--remux`; returns the
+    /// final path, its SHA-256 and the seconds taken.
+    async fn to_file(&self, job: &Job, path: &Path) -> Result<(PathBuf, String, f64), String> {
         let start = Instant::now();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -356,10 +360,20 @@ impl Run<'_> {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        let (path, digest) = match &self.remux {
+            Some(opts) if remuxable(&job.media) => {
+                let mp4 = remux_into_mp4(path, opts).await?;
+                let digest = hash_file(&mp4)
+                    .await
+                    .map_err(|e| format!("{}: {e}", mp4.display()))?;
+                (mp4, digest)
+            }
+            _ => (path.to_path_buf(), hex(&digest)),
+        };
         let mut record = self.record.lock().await;
         // The record only speeds up later runs.
-        let _ = record.add(&job.media.key(), path);
-        Ok((hex(&digest), start.elapsed().as_secs_f64()))
+        let _ = record.add(&job.media.key(), &path);
+        Ok((path, digest, start.elapsed().as_secs_f64()))
     }
 
     async fn to_stdout(&self, job: &Job) -> Result<(String, f64), String> {
@@ -386,17 +400,21 @@ impl Run<'_> {
     /// Runs one job; prints its JSON line; returns false when it failed (error printed).
     async fn job(&self, job: &Job, out: &Output, path: Option<PathBuf>) -> bool {
         let r = match (out, &path) {
-            (Output::Stdout, _) => self.to_stdout(job).await,
-            (_, Some(p)) => self.to_file(job, p).await,
+            (Output::Stdout, _) => self.to_stdout(job).await.map(|(h, t)| (None, h, t)),
+            (_, Some(p)) => self.to_file(job, p).await.map(|(p, h, t)| (Some(p), h, t)),
             (_, None) => Err("no output path".into()),
         };
         match r {
-            Ok((sha256, seconds)) => {
+            Ok((path, sha256, seconds)) => {
                 if self.g.json {
+                    let size = path
+                        .as_ref()
+                        .and_then(|p| std::fs::metadata(p).ok())
+                        .map_or(job.media.size, |m| m.len());
                     let line = JsonLine {
                         link: &job.link,
                         path: path.map_or("-".into(), |p| p.display().to_string()),
-                        size: job.media.size,
+                        size,
                         sha256,
                         seconds,
                     };
@@ -418,11 +436,72 @@ impl Run<'_> {
     }
 }
 
+/// Whether `--remux` turns this file into an MP4 (Matroska, WebM, QuickTime).
+fn remuxable(media: &Media) -> bool {
+    let ext = Path::new(&media.file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        media.mime_type.as_str(),
+        "video/x-matroska" | "video/webm" | "video/quicktime"
+    ) || matches!(ext.as_str(), "mkv" | "webm" | "mov")
+}
+
+/// Remuxes a downloaded file into `<stem>.mp4` beside it, then removes the download. On
+/// failure the download is kept (nothing downloaded is lost) and a half-written MP4 removed.
+async fn remux_into_mp4(path: &Path, opts: &RemuxOptions) -> Result<PathBuf, String> {
+    let mp4 = path.with_extension("mp4");
+    let (input, output, opts) = (path.to_path_buf(), mp4.clone(), opts.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let mut warnings = Vec::new();
+        let r = remux_files(
+            std::slice::from_ref(&input),
+            &RemuxOutput::File(output.clone()),
+            &opts,
+            &mut |w: &str| warnings.push(w.to_string()),
+        );
+        for w in warnings {
+            eprintln!("tgmux: warning: {}: {w}", input.display());
+        }
+        r
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match done {
+        Ok(()) => {
+            std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(mp4)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&mp4);
+            Err(format!(
+                "remux (the download is kept at {}): {e}",
+                path.display()
+            ))
+        }
+    }
+}
+
+/// SHA-256 of a whole file, hex.
+async fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut hash = Sha256::new();
+    let len = tokio::fs::metadata(path).await?.len();
+    hash_reader(&mut hash, path, len).await?;
+    Ok(hex(&hash.finalize()))
+}
+
 /// Reads the first `len` bytes of `<path>.part` into the hash (a resumed download).
 async fn hash_prefix(hash: &mut Sha256, path: &Path, len: u64) -> std::io::Result<()> {
     let mut part = path.as_os_str().to_owned();
     part.push(".part");
-    let f = tokio::fs::File::open(PathBuf::from(part)).await?;
+    hash_reader(hash, Path::new(&part), len).await
+}
+
+/// Feeds the first `len` bytes of `path` into `hash`.
+async fn hash_reader(hash: &mut Sha256, path: &Path, len: u64) -> std::io::Result<()> {
+    let f = tokio::fs::File::open(path).await?;
     let mut f = f.take(len);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -451,8 +530,8 @@ fn err(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
-    if args.remux {
-        return Err(CliError::not_implemented("download --remux"));
+    if args.remux && args.output.as_os_str() == "-" {
+        return Err(CliError::not_implemented("download --remux -o -"));
     }
     let mut texts = args.links.clone();
     if let Some(f) = &args.from_file {
@@ -655,6 +734,12 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             t
         });
         let run = Run {
+            remux: args.remux.then_some(RemuxOptions {
+                fragmented: args.fragmented,
+                fragment_duration: None,
+                hev1: false,
+                copy_min: None,
+            }),
             g,
             rpc: rpc.clone(),
             opts: Options {
