@@ -144,11 +144,11 @@ fn links_from_file(path: &Path) -> Result<Vec<String>, CliError> {
         let Some(id) = chat.get("id").and_then(serde_json::Value::as_i64) else {
             continue;
         };
-        // Exports write channels as bare ids (some tools as -100<id>).
-        let id = if id < 0 {
-            (-id) % 1_000_000_000_000
+        // Exports write channels as bare ids; Bot API style ids are -(10^12 + id).
+        let id = if id < -1_000_000_000_000 {
+            -id - 1_000_000_000_000
         } else {
-            id
+            id.abs()
         };
         for m in chat
             .get("messages")
@@ -829,5 +829,38 @@ mod tests {
         assert!(
             parse_range("7-3").is_err() && parse_range("0-3").is_err() && parse_range("x").is_err()
         );
+    }
+
+    #[test]
+    fn links_from_exports_and_text_files() {
+        let dir = std::env::temp_dir().join(format!("tgmux-from-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let one_chat = dir.join("result.json");
+        std::fs::write(
+            &one_chat,
+            r#"{"name":"x","type":"private_channel","id":1234567,"messages":[
+                {"id":1,"type":"service","action":"create_channel"},
+                {"id":2,"type":"message","text":"hi"},
+                {"id":3,"type":"message","file":"files/a.mkv","media_type":"video_file"},
+                {"id":4,"type":"message","photo":"photos/p.jpg"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            links_from_file(&one_chat).unwrap(),
+            ["https://t.me/c/1234567/3", "https://t.me/c/1234567/4"]
+        );
+        let all = dir.join("all.json");
+        std::fs::write(
+            &all,
+            r#"{"chats":{"list":[{"id":-1000001234567,"messages":[{"id":9,"type":"message","file":"f"}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(links_from_file(&all).unwrap(), ["https://t.me/c/1234567/9"]);
+        let text = dir.join("links.txt");
+        std::fs::write(&text, "# mine\nt.me/chan/1\n\n  @chan/2  \n").unwrap();
+        assert_eq!(links_from_file(&text).unwrap(), ["t.me/chan/1", "@chan/2"]);
+        std::fs::write(&all, r#"{"messages":[]}"#).unwrap();
+        assert!(links_from_file(&all).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
