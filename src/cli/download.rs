@@ -352,7 +352,7 @@ impl Run<'_> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         if self.g.verbose > 0 {
             let line = format!(
-                "tgmux: {}: resumed at {resume}, fetched {} bytes in {} requests ({} retried, {} reference refreshes, {} connections replaced, peak buffer {} bytes{})",
+                "tgmux: {}: resumed at {resume}, fetched {} bytes in {} requests ({} retried, {} reference refreshes, {} connections replaced, peak buffer {} bytes, slowest answer {} ms{})",
                 job.link,
                 report.bytes,
                 report.requests,
@@ -360,6 +360,7 @@ impl Run<'_> {
                 report.refreshes,
                 report.replaced,
                 report.peak_buffered,
+                report.slowest_answer.as_millis(),
                 if report.cdn { ", from a CDN" } else { "" }
             );
             say(&self.bars, &line);

@@ -64,6 +64,8 @@ pub struct Report {
     pub replaced: u32,
     /// The most answer bytes held at once waiting for earlier parts.
     pub peak_buffered: u64,
+    /// The longest a part took to answer.
+    pub slowest_answer: Duration,
     /// Whether the parts came from a CDN.
     pub cdn: bool,
     /// The file reference in use at the end (fresher than the one given, after refreshes).
@@ -221,6 +223,7 @@ pub async fn fetch<S: PartSink>(
                     });
                 }
                 Action::Done => {
+                    report.slowest_answer = window.slowest_answer();
                     report.cdn = lock(&shared.cdn).is_some();
                     report.file_reference = lock(&shared.media).file_reference.clone();
                     return Ok(report);

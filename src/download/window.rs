@@ -170,6 +170,7 @@ pub struct Window {
     refreshes_in_a_row: u32,
     migrations: u32,
     latencies: VecDeque<Duration>,
+    slowest: Duration,
     next_id: RequestId,
     actions: VecDeque<Action>,
     finished: bool,
@@ -204,6 +205,7 @@ impl Window {
             refreshes_in_a_row: 0,
             migrations: 0,
             latencies: VecDeque::new(),
+            slowest: Duration::ZERO,
             next_id: 0,
             actions: VecDeque::new(),
             finished: false,
@@ -225,6 +227,11 @@ impl Window {
     /// Bytes of answers held until the parts before them arrive (at most W parts).
     pub fn buffered_bytes(&self) -> u64 {
         self.buffered
+    }
+
+    /// The longest any answer took so far (what the stall limit is measured against).
+    pub fn slowest_answer(&self) -> Duration {
+        self.slowest
     }
 
     /// Requests sent and not yet answered.
@@ -302,8 +309,9 @@ impl Window {
         let Some(f) = self.land(id, now) else {
             return;
         };
-        self.latencies
-            .push_back(now.saturating_duration_since(f.sent));
+        let took = now.saturating_duration_since(f.sent);
+        self.slowest = self.slowest.max(took);
+        self.latencies.push_back(took);
         if self.latencies.len() > LATENCIES {
             self.latencies.pop_front();
         }
