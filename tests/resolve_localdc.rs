@@ -113,6 +113,13 @@ async fn link_forms_resolve_once_then_come_from_the_cache() {
         err("t.me/c/12345/1").await,
         ResolveError::NoAccess(12345)
     ));
+    // A channel met by username is known by id too.
+    let by_id = format!("https://t.me/c/{}/2", m.origin.channel_id);
+    let got = resolver
+        .media(&Link::parse(&by_id).unwrap(), false)
+        .await
+        .unwrap();
+    assert_eq!(got[0].key(), m.key());
 
     // A channel range: media, missing ids, in order.
     let items = resolver

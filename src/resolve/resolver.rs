@@ -178,6 +178,12 @@ impl Resolver {
                     Peer::Channel(id) => self.private_channel(*id).await?,
                 };
                 self.cache.put(key, Cached::Channel(c.clone()));
+                // A channel met by username is then known by id too (t.me/c/ links, exports).
+                let by_id = Peer::Channel(c.id);
+                if by_id != *peer {
+                    self.cache
+                        .put(self.key(&by_id, 0), Cached::Channel(c.clone()));
+                }
                 c
             }
         };
