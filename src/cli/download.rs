@@ -432,10 +432,9 @@ impl Run<'_> {
                         seconds,
                     };
                     let text = serde_json::to_string(&line).unwrap_or_default();
+                    // On stdout (the bars draw on stderr), without tearing them.
                     match &self.bars {
-                        Some(b) => {
-                            let _ = b.println(text);
-                        }
+                        Some(b) => b.suspend(|| println!("{text}")),
                         None => println!("{text}"),
                     }
                 }
@@ -785,12 +784,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         }
         if !skipped.is_empty() && !g.quiet {
             let line = format!("tgmux: skipped {}: {}", skipped.len(), skipped.join(", "));
-            match &bars {
-                Some(b) => {
-                    let _ = b.println(line);
-                }
-                None => eprintln!("{line}"),
-            }
+            say(&bars, &line);
         }
         let _ = pool.save();
         failed
