@@ -6,17 +6,18 @@
 //! drivers in this crate (`net`, `localdc`, the CLI) own sockets and timers.
 
 pub mod cli;
+pub mod config;
 pub mod dcconfig;
+pub mod download;
 pub mod localdc;
+pub mod net;
+pub mod resolve;
+pub mod scale;
+pub mod store;
 
 /// Cryptography and the sans-IO MTProto core: the `tgmux-proto` crate.
 pub use tgmux_proto::{crypto, mtproto};
 /// Stream-copy remuxing (MKV/WebM/MOV → MP4): the `tgmux-remux` crate.
 pub use tgmux_remux as remux;
-
 /// The TL layer (generated types, enums, functions and their runtime): the `tgmux-tl` crate.
 pub use tgmux_tl as tl;
-pub mod config;
-pub mod net;
-pub mod scale;
-pub mod store;

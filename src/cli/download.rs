@@ -1,25 +1,78 @@
-//! `tgmux download`.
+//! `tgmux download`: links in, files out.
+//!
+//! Each link is parsed ([`Link`]), resolved to media ([`Resolver`], cached in the data dir),
+//! filtered, checked against the record of finished downloads, then fetched by the library
+//! downloader into `<name>.part` (resumed when a run was cut short) and renamed into place.
+//! Failures are one `tgmux: error: <link>: <reason>` line each; the other links go on; the
+//! exit code is 1 when any link failed.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
+use bytes::Bytes;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::ping::{transport_name, PLACEHOLDER_API_ID};
 use super::{CliError, Globals};
+use crate::config::ClientConfig;
+use crate::download::fetch::{fetch, PartSink, Writer};
+use crate::download::plan::plan;
+use crate::download::{FileSink, Options, Record, Rpc};
+use crate::net::{Pool, PoolConfig};
+use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
+use crate::resolve::{FileCache, Item, Link, Media, Resolver};
 
 /// Download the media of t.me message links.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Message links, e.g. https://t.me/channel/123 or t.me/c/1234567/89.
-    #[arg(required = true, value_name = "LINK")]
+    /// Message links, e.g. https://t.me/channel/123, t.me/c/1234567/89, @channel/5; a channel
+    /// link (t.me/channel) with --range.
+    #[arg(value_name = "LINK", required_unless_present = "from_file")]
     pub links: Vec<String>,
-    /// Output directory or file (`-` for stdout with one link).
+    /// Output: an existing directory or one ending in `/` (files inside, by --template), a
+    /// file name (one file), or `-` for stdout (one file).
     #[arg(short, long, value_name = "PATH", default_value = ".")]
     pub output: PathBuf,
-    /// Connections per DC used for one file.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Connections to the file's DC per file.
+    #[arg(long, value_name = "C", default_value_t = crate::download::fetch::DEFAULT_CONNECTIONS)]
     pub connections: usize,
-    /// Parts in flight per file (sliding window).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// Parts (1 MiB) in flight or buffered per file: the memory bound.
+    #[arg(long, value_name = "W", default_value_t = crate::download::fetch::DEFAULT_WINDOW)]
     pub window: usize,
-    /// Remux MKV/MOV to MP4 while downloading.
+    /// Download every item of an album a link points into.
+    #[arg(long)]
+    pub album: bool,
+    /// With a channel link: the media messages with ids A..=B.
+    #[arg(long, value_name = "A-B")]
+    pub range: Option<String>,
+    /// File names inside an -o directory: {channel}, {msg}, {name}, {id}, {ext}, {date};
+    /// `/` makes sub-directories.
+    #[arg(long, value_name = "T", default_value = "{name}")]
+    pub template: String,
+    /// Skip documents already downloaded (by document id, under any name) and still present.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Only files with these extensions or MIME prefixes (e.g. mp4,mkv or video/); repeatable.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// No files with these extensions or MIME prefixes.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Only files of at least this size (bytes, or with K/M/G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub min_size: Option<u64>,
+    /// Only files of at most this size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+    /// Links from a file: a Telegram Desktop export (result.json) or one link per line.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Remux MKV/WebM/MOV files to MP4 once downloaded (the download is then removed).
     #[arg(long)]
     pub remux: bool,
     /// With --remux: fragmented MP4 instead of faststart.
@@ -27,6 +80,794 @@ pub struct Args {
     pub fragmented: bool,
 }
 
-pub fn run(_args: &Args, _g: &Globals) -> Result<(), CliError> {
-    Err(CliError::not_implemented("download"))
+/// Files downloaded at once from a channel range or an album.
+const FILES_AT_ONCE: usize = 3;
+
+/// `123`, `10K`, `5M`, `2G` (binary multiples).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("`{s}`: unknown size suffix (K, M, G, T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size"))
+}
+
+/// `A-B` with 1 <= A <= B.
+fn parse_range(s: &str) -> Result<(i32, i32), CliError> {
+    let bad = || {
+        CliError::new(format!(
+            "--range `{s}`: expected A-B, message ids with A <= B"
+        ))
+    };
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a: i32 = a.trim().parse().map_err(|_| bad())?;
+    let b: i32 = b.trim().parse().map_err(|_| bad())?;
+    if a < 1 || b < a {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+/// Links from `--from-file`: a Desktop export's messages with media, or lines of text.
+fn links_from_file(path: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(format!("--from-file {}: {e}", path.display())))?;
+    if !text.trim_start().starts_with('{') {
+        return Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect());
+    }
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::new(format!("--from-file {}: not JSON: {e}", path.display())))?;
+    let chats: Vec<&serde_json::Value> = match v.pointer("/chats/list").and_then(|l| l.as_array()) {
+        Some(list) => list.iter().collect(),
+        None => vec![&v],
+    };
+    let mut out = Vec::new();
+    for chat in chats {
+        let Some(id) = chat.get("id").and_then(serde_json::Value::as_i64) else {
+            continue;
+        };
+        // Exports write channels as bare ids; Bot API style ids are -(10^12 + id).
+        let id = if id < -1_000_000_000_000 {
+            -id - 1_000_000_000_000
+        } else {
+            id.abs()
+        };
+        for m in chat
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let is_message = m.get("type").and_then(|t| t.as_str()) == Some("message");
+            let has_media = m.get("file").is_some() || m.get("photo").is_some();
+            if let (true, true, Some(msg)) =
+                (is_message, has_media, m.get("id").and_then(|i| i.as_i64()))
+            {
+                out.push(format!("https://t.me/c/{id}/{msg}"));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(CliError::new(format!(
+            "--from-file {}: no messages with media in this export",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// Whether `media` passes --include/--exclude/--min-size/--max-size; else why not.
+fn filtered(args: &Args, media: &Media) -> Option<&'static str> {
+    let ext = Path::new(&media.file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let matches = |pat: &String| {
+        let p = pat.trim().to_ascii_lowercase();
+        if p.contains('/') {
+            media.mime_type.to_ascii_lowercase().starts_with(&p)
+        } else {
+            p.trim_start_matches('.') == ext
+        }
+    };
+    if !args.include.is_empty() && !args.include.iter().any(matches) {
+        return Some("filtered: --include");
+    }
+    if args.exclude.iter().any(matches) {
+        return Some("filtered: --exclude");
+    }
+    if args.min_size.is_some_and(|m| media.size < m) {
+        return Some("filtered: --min-size");
+    }
+    if args.max_size.is_some_and(|m| media.size > m) {
+        return Some("filtered: --max-size");
+    }
+    None
+}
+
+/// The file name by the template: each value made a safe single name, the template's own `/`
+/// making directories; `..`, absolute paths and empty parts refused.
+fn render(template: &str, channel: &str, media: &Media) -> Result<PathBuf, CliError> {
+    let name = &media.file_name;
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    let clean = |s: &str| crate::resolve::media::safe_file_name(s).unwrap_or_else(|| "_".into());
+    let id = media.key().replace(':', "_");
+    let mut out = PathBuf::new();
+    for part in template.split('/') {
+        let rendered = part
+            .replace("{channel}", &clean(channel))
+            .replace("{msg}", &media.origin.msg_id.to_string())
+            .replace("{name}", &clean(name))
+            .replace("{id}", &id)
+            .replace("{ext}", &clean(ext))
+            .replace("{date}", &media.date.to_string());
+        if rendered.is_empty() || rendered == "." || rendered == ".." {
+            return Err(CliError::new(format!(
+                "--template `{template}`: every path part must be a name"
+            )));
+        }
+        out.push(rendered);
+    }
+    Ok(out)
+}
+
+/// One file to fetch.
+struct Job {
+    /// How errors name it (the link given, or the message link for range items).
+    link: String,
+    channel: String,
+    media: Media,
+}
+
+/// What the run prints per file with --json.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    link: &'a str,
+    path: String,
+    size: u64,
+    sha256: String,
+    seconds: f64,
+}
+
+/// A sink that counts what passes through, and hashes it for `--json` (a second SHA-256 pass
+/// over every byte is not free: ~15% of the client's CPU).
+struct Tee<'a, S> {
+    inner: &'a mut S,
+    hash: Option<Sha256>,
+    bar: Option<ProgressBar>,
+    total: Option<ProgressBar>,
+}
+
+impl<S: PartSink> PartSink for Tee<'_, S> {
+    async fn put(&mut self, offset: u64, bytes: Bytes) -> std::io::Result<()> {
+        if let Some(h) = &mut self.hash {
+            h.update(&bytes);
+        }
+        let n = bytes.len() as u64;
+        self.inner.put(offset, bytes).await?;
+        for b in [&self.bar, &self.total].into_iter().flatten() {
+            b.inc(n);
+        }
+        Ok(())
+    }
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the output goes.
+enum Output {
+    Stdout,
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+struct Run<'a> {
+    /// `--remux`: MKV/WebM/MOV files become MP4 once downloaded.
+    remux: Option<RemuxOptions>,
+    g: &'a Globals,
+    rpc: Arc<dyn Rpc>,
+    opts: Options,
+    record: tokio::sync::Mutex<Record>,
+    bars: Option<MultiProgress>,
+    total: Option<ProgressBar>,
+}
+
+impl Run<'_> {
+    fn bar(&self, media: &Media) -> Option<ProgressBar> {
+        let mp = self.bars.as_ref()?;
+        let b = mp.add(ProgressBar::new(media.size));
+        b.set_style(
+            ProgressStyle::with_template(
+                "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b.set_message(media.file_name.clone());
+        Some(b)
+    }
+
+    /// Downloads one job into `path` (resuming a `.part`), remuxed with `--remux`; returns the
+    /// final path, its SHA-256 and the seconds taken.
+    async fn to_file(
+        &self,
+        job: &Job,
+        path: &Path,
+    ) -> Result<(PathBuf, Option<String>, f64), String> {
+        let start = Instant::now();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let (mut sink, resume) =
+            FileSink::open(path, &job.media).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut hash = self.g.json.then(Sha256::new);
+        if let (Some(h), true) = (&mut hash, resume > 0) {
+            hash_prefix(h, path, resume)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let bar = self.bar(&job.media);
+        if let Some(b) = &bar {
+            b.set_position(resume);
+        }
+        if let Some(t) = &self.total {
+            t.inc(resume);
+        }
+        let parts = plan(job.media.size, resume, job.media.size.saturating_sub(1));
+        let mut tee = Tee {
+            inner: &mut sink,
+            hash,
+            bar: bar.clone(),
+            total: self.total.clone(),
+        };
+        let report = fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let digest = tee.hash.map(|h| hex(&h.finalize()));
+        sink.finish()
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if self.g.verbose > 0 {
+            let line = format!(
+                "tgmux: {}: resumed at {resume}, fetched {} bytes in {} requests ({} retried, {} reference refreshes, {} connections replaced, peak buffer {} bytes, slowest answer {} ms{})",
+                job.link,
+                report.bytes,
+                report.requests,
+                report.retries,
+                report.refreshes,
+                report.replaced,
+                report.peak_buffered,
+                report.slowest_answer.as_millis(),
+                if report.cdn { ", from a CDN" } else { "" }
+            );
+            say(&self.bars, &line);
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let (path, digest) = match &self.remux {
+            Some(opts) if remuxable(&job.media) => {
+                let mp4 = remux_into_mp4(path, opts).await?;
+                let digest = match self.g.json {
+                    true => Some(
+                        hash_file(&mp4)
+                            .await
+                            .map_err(|e| format!("{}: {e}", mp4.display()))?,
+                    ),
+                    false => None,
+                };
+                (mp4, digest)
+            }
+            _ => (path.to_path_buf(), digest),
+        };
+        let mut record = self.record.lock().await;
+        // The record only speeds up later runs.
+        let _ = record.add(&job.media.key(), &path);
+        Ok((path, digest, start.elapsed().as_secs_f64()))
+    }
+
+    async fn to_stdout(&self, job: &Job) -> Result<(Option<String>, f64), String> {
+        let start = Instant::now();
+        let mut out = tokio::io::stdout();
+        let parts = plan(job.media.size, 0, job.media.size.saturating_sub(1));
+        let mut w = Writer(&mut out);
+        let mut tee = Tee {
+            inner: &mut w,
+            hash: self.g.json.then(Sha256::new),
+            bar: None,
+            total: None,
+        };
+        fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let digest = tee.hash.map(|h| hex(&h.finalize()));
+        tokio::io::AsyncWriteExt::flush(&mut out)
+            .await
+            .map_err(|e| format!("stdout: {e}"))?;
+        Ok((digest, start.elapsed().as_secs_f64()))
+    }
+
+    /// Runs one job; prints its JSON line; returns false when it failed (error printed).
+    async fn job(&self, job: &Job, out: &Output, path: Option<PathBuf>) -> bool {
+        let r = match (out, &path) {
+            (Output::Stdout, _) => self.to_stdout(job).await.map(|(h, t)| (None, h, t)),
+            (_, Some(p)) => self.to_file(job, p).await.map(|(p, h, t)| (Some(p), h, t)),
+            (_, None) => Err("no output path".into()),
+        };
+        match r {
+            Ok((path, sha256, seconds)) => {
+                if self.g.json {
+                    let size = path
+                        .as_ref()
+                        .and_then(|p| std::fs::metadata(p).ok())
+                        .map_or(job.media.size, |m| m.len());
+                    let line = JsonLine {
+                        link: &job.link,
+                        path: path.map_or("-".into(), |p| p.display().to_string()),
+                        size,
+                        sha256: sha256.unwrap_or_default(),
+                        seconds,
+                    };
+                    let text = serde_json::to_string(&line).unwrap_or_default();
+                    // On stdout (the bars draw on stderr), without tearing them.
+                    match &self.bars {
+                        Some(b) => b.suspend(|| println!("{text}")),
+                        None => println!("{text}"),
+                    }
+                }
+                true
+            }
+            Err(why) => {
+                error_line(&self.bars, &job.link, &why);
+                false
+            }
+        }
+    }
+}
+
+/// Whether `--remux` turns this file into an MP4 (Matroska, WebM, QuickTime).
+fn remuxable(media: &Media) -> bool {
+    let ext = Path::new(&media.file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        media.mime_type.as_str(),
+        "video/x-matroska" | "video/webm" | "video/quicktime"
+    ) || matches!(ext.as_str(), "mkv" | "webm" | "mov")
+}
+
+/// Remuxes a downloaded file into `<stem>.mp4` beside it, then removes the download. On
+/// failure the download is kept (nothing downloaded is lost) and a half-written MP4 removed.
+async fn remux_into_mp4(path: &Path, opts: &RemuxOptions) -> Result<PathBuf, String> {
+    let mp4 = path.with_extension("mp4");
+    let (input, output, opts) = (path.to_path_buf(), mp4.clone(), opts.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let mut warnings = Vec::new();
+        let r = remux_files(
+            std::slice::from_ref(&input),
+            &RemuxOutput::File(output.clone()),
+            &opts,
+            &mut |w: &str| warnings.push(w.to_string()),
+        );
+        for w in warnings {
+            eprintln!("tgmux: warning: {}: {w}", input.display());
+        }
+        r
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match done {
+        Ok(()) => {
+            std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(mp4)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&mp4);
+            Err(format!(
+                "remux (the download is kept at {}): {e}",
+                path.display()
+            ))
+        }
+    }
+}
+
+/// SHA-256 of a whole file, hex.
+async fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut hash = Sha256::new();
+    let len = tokio::fs::metadata(path).await?.len();
+    hash_reader(&mut hash, path, len).await?;
+    Ok(hex(&hash.finalize()))
+}
+
+/// Reads the first `len` bytes of `<path>.part` into the hash (a resumed download).
+async fn hash_prefix(hash: &mut Sha256, path: &Path, len: u64) -> std::io::Result<()> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    hash_reader(hash, Path::new(&part), len).await
+}
+
+/// Feeds the first `len` bytes of `path` into `hash`.
+async fn hash_reader(hash: &mut Sha256, path: &Path, len: u64) -> std::io::Result<()> {
+    let f = tokio::fs::File::open(path).await?;
+    let mut f = f.take(len);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        hash.update(&buf[..n]);
+    }
+}
+
+/// A line on stderr that does not tear the progress bars.
+fn say(bars: &Option<MultiProgress>, line: &str) {
+    match bars {
+        Some(b) => b.suspend(|| eprintln!("{line}")),
+        None => eprintln!("{line}"),
+    }
+}
+
+fn error_line(bars: &Option<MultiProgress>, link: &str, why: &str) {
+    say(bars, &format!("tgmux: error: {link}: {why}"));
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::new(e.to_string())
+}
+
+pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
+    if args.remux && args.output.as_os_str() == "-" {
+        return Err(CliError::not_implemented("download --remux -o -"));
+    }
+    let mut texts = args.links.clone();
+    if let Some(f) = &args.from_file {
+        texts.extend(links_from_file(f)?);
+    }
+    let range = args.range.as_deref().map(parse_range).transpose()?;
+    let out = if args.output.as_os_str() == "-" {
+        Output::Stdout
+    } else if args.output.is_dir() || args.output.as_os_str().to_string_lossy().ends_with('/') {
+        Output::Dir(args.output.clone())
+    } else {
+        Output::File(args.output.clone())
+    };
+    let cfg = ClientConfig::from_globals(g).map_err(err)?;
+    let api_id = cfg.api.as_ref().map_or(PLACEHOLDER_API_ID, |a| a.api_id);
+    let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
+    pc.transport = transport_name(g.transport).to_string();
+    pc.session_path = Some(cfg.session_path.clone());
+    pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
+    pc.proxy = cfg.proxy.clone();
+    pc.connections_per_dc = args.connections.max(1);
+    let data_dir = cfg
+        .session_path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if !cfg.session_path.exists() {
+        return Err(CliError::new(format!(
+            "not logged in: no session file at {} (run `tgmux login`)",
+            cfg.session_path.display()
+        )));
+    }
+    let pool = Pool::open(pc).map_err(err)?;
+    if pool.logged_in().is_none() {
+        return Err(CliError::new("not logged in: run `tgmux login`"));
+    }
+    let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
+    let cache = Arc::new(FileCache::open(
+        &data_dir.join("metadata-cache.json"),
+        crate::resolve::cache::DEFAULT_TTL,
+    ));
+    let resolver = Resolver::new(rpc.clone(), cache.clone()).map_err(err)?;
+    let tty = std::io::stderr().is_terminal() && !g.quiet && !matches!(out, Output::Stdout);
+    let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    let failed = runtime.block_on(async {
+        let mut failed = 0usize;
+        let mut jobs = Vec::new();
+        let mut skipped: Vec<String> = Vec::new();
+        for text in &texts {
+            let link = match Link::parse(text) {
+                Ok(l) => l,
+                Err(e) => {
+                    error_line(&bars, text, &e.to_string());
+                    failed += 1;
+                    continue;
+                }
+            };
+            let channel = match &link.peer {
+                crate::resolve::Peer::Username(u) => u.clone(),
+                crate::resolve::Peer::Channel(id) => format!("c{id}"),
+            };
+            let items = match (link.msg, range) {
+                (None, Some((a, b))) => resolver.range(&link.peer, a, b).await,
+                (None, None) => {
+                    error_line(
+                        &bars,
+                        text,
+                        "a channel link needs --range A-B (message ids)",
+                    );
+                    failed += 1;
+                    continue;
+                }
+                (Some(_), Some(_)) => {
+                    error_line(
+                        &bars,
+                        text,
+                        "--range applies to channel links, this one names a message",
+                    );
+                    failed += 1;
+                    continue;
+                }
+                (Some(_), None) => resolver
+                    .media(&link, args.album)
+                    .await
+                    .map(|v| v.into_iter().map(|m| Item::Media(Box::new(m))).collect()),
+            };
+            let items = match items {
+                Ok(i) => i,
+                Err(e) => {
+                    error_line(&bars, text, &e.to_string());
+                    failed += 1;
+                    continue;
+                }
+            };
+            let several = items.len() > 1;
+            for item in items {
+                match item {
+                    Item::Media(m) => {
+                        if let Some(why) = filtered(args, &m) {
+                            skipped.push(format!("{} ({why})", m.origin.msg_id));
+                            continue;
+                        }
+                        let link = if several {
+                            format!("https://t.me/{}/{}", channel, m.origin.msg_id)
+                        } else {
+                            text.clone()
+                        };
+                        jobs.push(Job {
+                            link,
+                            channel: channel.clone(),
+                            media: *m,
+                        });
+                    }
+                    Item::NoMedia(id) => skipped.push(format!("{id} (no media)")),
+                    Item::Missing(id) => skipped.push(format!("{id} (missing)")),
+                }
+            }
+        }
+        let _ = cache.flush();
+        if jobs.len() > 1 && !matches!(out, Output::Dir(_)) {
+            let what = if matches!(out, Output::Stdout) {
+                "-o -"
+            } else {
+                "-o FILE"
+            };
+            error_line(
+                &bars,
+                &texts.join(" "),
+                &format!(
+                    "{what} takes one file, these links give {}: use -o DIR/",
+                    jobs.len()
+                ),
+            );
+            return failed + jobs.len();
+        }
+        let record = Record::open(&data_dir.join("downloads.jsonl"));
+        // Paths, made unique within the run.
+        let mut taken = HashSet::new();
+        let mut planned = Vec::new();
+        for job in jobs {
+            let path = match &out {
+                Output::Stdout => None,
+                Output::File(f) => Some(f.clone()),
+                Output::Dir(d) => match render(&args.template, &job.channel, &job.media) {
+                    Ok(p) => Some(d.join(p)),
+                    Err(e) => {
+                        error_line(&bars, &job.link, &e.message);
+                        failed += 1;
+                        continue;
+                    }
+                },
+            };
+            let path = path.map(|p| {
+                if taken.insert(p.clone()) {
+                    return p;
+                }
+                let stem = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("file")
+                    .to_string();
+                let ext = p
+                    .extension()
+                    .and_then(|s| s.to_str())
+                    .map(|e| format!(".{e}"))
+                    .unwrap_or_default();
+                let q = p.with_file_name(format!("{stem}_{}{ext}", job.media.origin.msg_id));
+                taken.insert(q.clone());
+                q
+            });
+            if args.skip_existing {
+                let dir = match &out {
+                    Output::Dir(d) => Some(d.as_path()),
+                    _ => None,
+                };
+                if let Some(at) = record.present(&job.media.key(), dir) {
+                    skipped.push(format!(
+                        "{} (already at {})",
+                        job.media.origin.msg_id,
+                        at.display()
+                    ));
+                    continue;
+                }
+            }
+            planned.push((job, path));
+        }
+        let total = bars.as_ref().map(|mp| {
+            let size: u64 = planned.iter().map(|(j, _)| j.media.size).sum();
+            let t = mp.add(ProgressBar::new(size));
+            t.set_style(
+                ProgressStyle::with_template(
+                    "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            t.set_message(format!("total ({} files)", planned.len()));
+            t
+        });
+        let run = Run {
+            remux: args.remux.then_some(RemuxOptions {
+                fragmented: args.fragmented,
+                fragment_duration: None,
+                hev1: false,
+                copy_min: None,
+            }),
+            g,
+            rpc: rpc.clone(),
+            opts: Options {
+                window: args.window.max(1),
+                connections: args.connections.max(1),
+                ..Options::default()
+            },
+            record: tokio::sync::Mutex::new(record),
+            bars: bars.clone(),
+            total: total.clone(),
+        };
+        let queue = std::sync::Mutex::new(std::collections::VecDeque::from(planned));
+        let results = {
+            let (run, out, queue) = (&run, &out, &queue);
+            let workers = (0..FILES_AT_ONCE).map(|_| async move {
+                let mut ok = Vec::new();
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some((job, path)) = next else {
+                        return ok;
+                    };
+                    ok.push(run.job(&job, out, path).await);
+                }
+            });
+            join_all(workers).await.concat()
+        };
+        failed += results.iter().filter(|ok| !**ok).count();
+        if let Some(t) = total {
+            t.finish_and_clear();
+        }
+        if !skipped.is_empty() && !g.quiet {
+            let line = format!("tgmux: skipped {}: {}", skipped.len(), skipped.join(", "));
+            say(&bars, &line);
+        }
+        let _ = pool.save();
+        failed
+    });
+    drop(runtime);
+    if failed > 0 {
+        return Err(CliError::reported());
+    }
+    Ok(())
+}
+
+/// Runs a few futures concurrently on this task, results in order.
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("every future finished"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_ranges() {
+        assert_eq!(parse_size("123"), Ok(123));
+        assert_eq!(parse_size("10K"), Ok(10240));
+        assert_eq!(parse_size("2m"), Ok(2 << 20));
+        assert!(parse_size("x").is_err() && parse_size("5Q").is_err());
+        assert_eq!(parse_range("3-7").unwrap(), (3, 7));
+        assert!(
+            parse_range("7-3").is_err() && parse_range("0-3").is_err() && parse_range("x").is_err()
+        );
+    }
+
+    #[test]
+    fn links_from_exports_and_text_files() {
+        let dir = std::env::temp_dir().join(format!("tgmux-from-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let one_chat = dir.join("result.json");
+        std::fs::write(
+            &one_chat,
+            r#"{"name":"x","type":"private_channel","id":1234567,"messages":[
+                {"id":1,"type":"service","action":"create_channel"},
+                {"id":2,"type":"message","text":"hi"},
+                {"id":3,"type":"message","file":"files/a.mkv","media_type":"video_file"},
+                {"id":4,"type":"message","photo":"photos/p.jpg"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            links_from_file(&one_chat).unwrap(),
+            ["https://t.me/c/1234567/3", "https://t.me/c/1234567/4"]
+        );
+        let all = dir.join("all.json");
+        std::fs::write(
+            &all,
+            r#"{"chats":{"list":[{"id":-1000001234567,"messages":[{"id":9,"type":"message","file":"f"}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(links_from_file(&all).unwrap(), ["https://t.me/c/1234567/9"]);
+        let text = dir.join("links.txt");
+        std::fs::write(&text, "# mine\nt.me/chan/1\n\n  @chan/2  \n").unwrap();
+        assert_eq!(links_from_file(&text).unwrap(), ["t.me/chan/1", "@chan/2"]);
+        std::fs::write(&all, r#"{"messages":[]}"#).unwrap();
+        assert!(links_from_file(&all).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -35,6 +35,14 @@ impl CliError {
         }
     }
 
+    /// A failure whose lines were already printed: exit code 1, nothing more said.
+    pub fn reported() -> Self {
+        CliError {
+            message: String::new(),
+            code: 1,
+        }
+    }
+
     /// A subcommand that a later piece of work fills in: exit code 2, no pretending.
     pub fn not_implemented(command: &str) -> Self {
         CliError {
@@ -164,7 +172,10 @@ pub fn main() -> i32 {
     match run(&cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("tgmux: error: {e}");
+            // An empty message: the lines were printed already (one per failed link).
+            if !e.message.is_empty() {
+                eprintln!("tgmux: error: {e}");
+            }
             e.code
         }
     }

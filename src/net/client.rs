@@ -458,6 +458,31 @@ async fn create_auth_key(io: &mut Io, opts: &ConnectOptions) -> Result<Finished,
 /// `invokeWithLayer(initConnection(help.getConfig))`. Every step is bounded by
 /// `opts.timeout`.
 pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
+    let (client, auth_key, key_exchange, transport) = start(opts).await?;
+    let config = client
+        .invoke(&opts.init.wrap(functions::help::GetConfig {}))
+        .await?;
+    Ok(Connected {
+        client,
+        auth_key,
+        key_exchange,
+        config,
+        transport,
+    })
+}
+
+/// [`connect`] for a CDN DC, which serves file parts only (no `help.getConfig`): the session
+/// starts with no first request, so the caller wraps its requests in `initConnection` itself.
+/// Returns the handle and the auth key in use (new when none was given).
+pub async fn connect_cdn(opts: &ConnectOptions) -> Result<(Client, AuthKey), InvokeError> {
+    let (client, auth_key, _, _) = start(opts).await?;
+    Ok((client, auth_key))
+}
+
+/// Opens the transport, runs the key exchange if needed and starts the driver task.
+async fn start(
+    opts: &ConnectOptions,
+) -> Result<(Client, AuthKey, Option<Duration>, String), InvokeError> {
     let (mut io, transport_name) = Io::open(opts).await?;
 
     let (auth_key, server_salt, time_offset, key_exchange) = match &opts.auth_key {
@@ -494,17 +519,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, InvokeError> {
         closed: Mutex::new(None),
     });
     tokio::spawn(drive(io, session, rx, inner.clone(), opts.clone()));
-    let client = Client { inner };
-    let config = client
-        .invoke(&opts.init.wrap(functions::help::GetConfig {}))
-        .await?;
-    Ok(Connected {
-        client,
-        auth_key,
-        key_exchange,
-        config,
-        transport: transport_name,
-    })
+    Ok((Client { inner }, auth_key, key_exchange, transport_name))
 }
 
 /// What the driver task holds besides the socket.

@@ -35,16 +35,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::Rng;
 
-use super::client::{connect, Client, ConnectOptions, Connected, DEFAULT_TIMEOUT};
+use super::client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
 use super::dc_options::DcOptions;
 use super::session_file::{self, LoggedIn, SessionData};
 use super::InvokeError;
 use crate::config::{Network, Proxy, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::session::RpcErrorKind;
-use crate::tl::{enums, functions, RemoteCall};
+use crate::tl::{enums, functions, Raw, RemoteCall, Serializable};
 
 /// How a [`Pool`] connects and what it tolerates.
 #[derive(Clone, Debug)]
@@ -138,6 +139,16 @@ struct Shared {
     /// Held from snapshot to rename, so a later save never loses to an older snapshot.
     saving: Mutex<()>,
     stats: Mutex<PoolStats>,
+    cdn: tokio::sync::Mutex<CdnState>,
+}
+
+/// CDN DCs: their RSA keys (from `help.getCdnConfig`, asked once), one auth key per CDN DC
+/// (in memory only: the session file keeps the regular DCs) and their connections.
+#[derive(Debug, Default)]
+struct CdnState {
+    keys: Option<HashMap<i32, RsaPublicKey>>,
+    auth_keys: HashMap<i32, AuthKey>,
+    clients: HashMap<i32, Vec<Client>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -183,6 +194,7 @@ impl Pool {
                 authorizing: tokio::sync::Mutex::new(()),
                 saving: Mutex::new(()),
                 stats: Mutex::new(PoolStats::default()),
+                cdn: tokio::sync::Mutex::new(CdnState::default()),
             }),
         })
     }
@@ -342,10 +354,16 @@ impl Pool {
         Ok(clients[i].clone())
     }
 
-    async fn open_connection(&self, dc: i32, media: bool) -> Result<Client, InvokeError> {
+    /// The options of a new connection to `dc` at its address, trusting `rsa_keys`.
+    fn connect_options(
+        &self,
+        dc: i32,
+        media: bool,
+        rsa_keys: Vec<RsaPublicKey>,
+    ) -> Result<ConnectOptions, InvokeError> {
         let cfg = &self.inner.config;
         let addr = self.address(dc, media).ok_or(InvokeError::UnknownDc(dc))?;
-        let mut opts = ConnectOptions::new(dc, addr, self.inner.rsa_keys.clone(), cfg.api_id);
+        let mut opts = ConnectOptions::new(dc, addr, rsa_keys, cfg.api_id);
         opts.test = cfg.network.test;
         opts.transport = cfg.transport.clone();
         opts.timeout = cfg.timeout;
@@ -353,6 +371,11 @@ impl Pool {
         opts.clock_skew = cfg.clock_skew;
         opts.proxy = cfg.proxy.clone();
         opts.media = media;
+        Ok(opts)
+    }
+
+    async fn open_connection(&self, dc: i32, media: bool) -> Result<Client, InvokeError> {
+        let mut opts = self.connect_options(dc, media, self.inner.rsa_keys.clone())?;
         let (key, salt, offset) = {
             let s = lock(&self.inner.session);
             let state = s.dc(dc);
@@ -468,6 +491,117 @@ impl Pool {
             }
             r => r.map(|v| (v, dc)),
         }
+    }
+
+    /// Connection `index` (taken modulo [`PoolConfig::connections_per_dc`]) of `dc`'s file
+    /// connections (its `media_only` address when it has one), the login moved there first and
+    /// the connection opened, or reopened when it had closed. For callers that spread file
+    /// requests over connections themselves: calls on the returned [`Client`] get no flood-wait
+    /// policy and no `FILE_MIGRATE_X` routing, every error comes back as it is.
+    pub async fn file_connection(&self, dc: i32, index: usize) -> Result<Client, InvokeError> {
+        self.ensure_authorized(dc).await?;
+        let media = lock(&self.inner.learned).has_media(dc);
+        let slot = lock(&self.inner.dcs)
+            .entry((dc, media))
+            .or_default()
+            .clone();
+        let mut clients = slot.lock().await;
+        let i = index % self.inner.config.connections_per_dc.max(1);
+        while clients.len() <= i {
+            let c = self.open_connection(dc, media).await?;
+            clients.push(c);
+        }
+        if clients[i].is_closed() {
+            clients[i] = self.open_connection(dc, media).await?;
+        }
+        Ok(clients[i].clone())
+    }
+
+    /// Replaces file connection `index` of `dc` (see [`Pool::file_connection`]) with a new one,
+    /// e.g. because it went silent; the old one closes when its last handle is dropped.
+    pub async fn replace_file_connection(&self, dc: i32, index: usize) -> Result<(), InvokeError> {
+        let media = lock(&self.inner.learned).has_media(dc);
+        let slot = lock(&self.inner.dcs)
+            .entry((dc, media))
+            .or_default()
+            .clone();
+        let mut clients = slot.lock().await;
+        let i = index % self.inner.config.connections_per_dc.max(1);
+        let fresh = self.open_connection(dc, media).await?;
+        if i < clients.len() {
+            clients[i] = fresh;
+        } else {
+            clients.push(fresh);
+        }
+        Ok(())
+    }
+
+    /// Connection `index` (modulo [`PoolConfig::connections_per_dc`]) to CDN DC `dc`: the CDN
+    /// keys are asked from the home DC once (`help.getCdnConfig`), the CDN's auth key is made
+    /// once per run, and no login is moved there (CDNs know no users).
+    async fn cdn_connection(&self, dc: i32, index: usize) -> Result<Client, InvokeError> {
+        let mut st = self.inner.cdn.lock().await;
+        if st.keys.is_none() {
+            let enums::CdnConfig::CdnConfig(c) =
+                self.invoke(&functions::help::GetCdnConfig {}).await?;
+            let keys = c
+                .public_keys
+                .iter()
+                .filter_map(|enums::CdnPublicKey::CdnPublicKey(k)| {
+                    Some((k.dc_id, RsaPublicKey::from_pkcs1_pem(&k.public_key).ok()?))
+                })
+                .collect();
+            st.keys = Some(keys);
+        }
+        let i = index % self.inner.config.connections_per_dc.max(1);
+        if let Some(c) = st.clients.get(&dc).and_then(|v| v.get(i)) {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+        }
+        let key = st
+            .keys
+            .as_ref()
+            .and_then(|k| k.get(&dc))
+            .cloned()
+            .ok_or(InvokeError::UnknownDc(dc))?;
+        let mut opts = self.connect_options(dc, false, vec![key])?;
+        opts.auth_key = st.auth_keys.get(&dc).cloned();
+        let (client, auth_key) = match super::client::connect_cdn(&opts).await {
+            Err(e) if e.is_auth_key_unknown() => {
+                opts.auth_key = None;
+                super::client::connect_cdn(&opts).await?
+            }
+            r => r?,
+        };
+        {
+            let mut stats = lock(&self.inner.stats);
+            stats.connections += 1;
+            stats.opened.push((dc, client.addr()));
+        }
+        st.auth_keys.insert(dc, auth_key);
+        let clients = st.clients.entry(dc).or_default();
+        if i < clients.len() {
+            clients[i] = client.clone();
+        } else {
+            clients.push(client.clone());
+        }
+        Ok(client)
+    }
+
+    /// Calls an already serialized request (`upload.getCdnFile`) on connection `index` of CDN
+    /// DC `dc`, wrapped in `invokeWithLayer(initConnection(..))`; returns the answer's bytes.
+    pub async fn invoke_cdn_raw(
+        &self,
+        dc: i32,
+        index: usize,
+        body: Vec<u8>,
+    ) -> Result<Bytes, InvokeError> {
+        let client = self.cdn_connection(dc, index).await?;
+        let wrapped = InitParams::new(self.inner.config.api_id)
+            .wrap(Raw(body.into()))
+            .to_bytes();
+        client.invoke_raw(wrapped).await
     }
 
     /// Calls a login request on the home DC, following `PHONE_MIGRATE_X`, `USER_MIGRATE_X`

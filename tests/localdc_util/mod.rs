@@ -66,6 +66,22 @@ pub struct LocalDc {
     pub port: u16,
 }
 
+impl LocalDc {
+    /// The client network its DC config file describes.
+    pub fn network(&self) -> tgmux::config::Network {
+        let c = tgmux::dcconfig::DcConfig::read(&self.config).unwrap();
+        let dcs = c
+            .dcs
+            .iter()
+            .map(|e| tgmux::config::DcAddr {
+                id: e.id,
+                addr: e.addr(),
+            })
+            .collect();
+        tgmux::config::Network::from_dc_config(c.rsa_public_keys, dcs).unwrap()
+    }
+}
+
 impl Drop for LocalDc {
     fn drop(&mut self) {
         let _ = self.child.kill();
