@@ -15,7 +15,7 @@ use super::Extent;
 /// A file read with positional reads (`pread`): seeking only moves a counter, so a reader
 /// that skips a payload pays no system call for it.
 #[derive(Debug)]
-pub struct PosFile {
+pub(crate) struct PosFile {
     file: File,
     pos: u64,
     len: u64,
@@ -23,7 +23,7 @@ pub struct PosFile {
 
 impl PosFile {
     /// Read `file` from its start; `len` is its length now.
-    pub fn new(file: File) -> std::io::Result<PosFile> {
+    pub(crate) fn new(file: File) -> std::io::Result<PosFile> {
         let len = file.metadata()?.len();
         Ok(PosFile { file, pos: 0, len })
     }
@@ -62,7 +62,7 @@ impl Seek for PosFile {
 /// speed of `cp` in some states of the machine and 2.5 to 3 times slower in others (after an
 /// ffmpeg run, for one); 128 KiB blocks ran at `cp` speed in all of them. `dd` shows the same
 /// cliff between `bs=512K` and `bs=1M`.
-pub const BLOCK: usize = 128 << 10;
+pub(crate) const BLOCK: usize = 128 << 10;
 
 /// A block's buffer holds this much more than [`BLOCK`]: the gaps that one read covers
 /// before they are cut out.
@@ -88,7 +88,7 @@ const MAX_GAP: u64 = 4 << 10;
 /// input shorter than its index said) surfaces at a later call or at [`BlockWriter::finish`];
 /// an error from the output surfaces at the next block sent or at `finish`.
 #[derive(Debug)]
-pub struct BlockWriter<'a, W: Write + Send + 'static = File> {
+pub(crate) struct BlockWriter<'a, W: Write + Send + 'static = File> {
     out: BlockThread<W>,
     buf: Box<[u8]>,
     /// Bytes of `buf` in use (read or copied in), excluding the pending read.
@@ -118,7 +118,7 @@ impl PendingRead<'_> {
 
 impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     /// Write to `out` (a file: from its current position).
-    pub fn new(out: W) -> BlockWriter<'a, W> {
+    pub(crate) fn new(out: W) -> BlockWriter<'a, W> {
         BlockWriter {
             out: BlockThread::start(out),
             buf: new_buffer(),
@@ -129,7 +129,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     }
 
     /// Appends `extent` of `src`.
-    pub fn put_extent(&mut self, src: &'a File, extent: Extent) -> std::io::Result<()> {
+    pub(crate) fn put_extent(&mut self, src: &'a File, extent: Extent) -> std::io::Result<()> {
         let (mut offset, mut left) = (extent.offset, extent.len);
         while left > 0 {
             if let Some(p) = &mut self.pending {
@@ -200,7 +200,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     }
 
     /// Writes what is buffered and returns the output.
-    pub fn finish(mut self) -> std::io::Result<W> {
+    pub(crate) fn finish(mut self) -> std::io::Result<W> {
         self.read_pending()?;
         self.write_block()?;
         self.out.finish()

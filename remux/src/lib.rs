@@ -1,15 +1,20 @@
 //! Stream-copy remuxing: MKV/WebM and MOV/MP4 demuxers feed one MP4 muxer.
 //!
-//! Demuxers turn input bytes into [`Track`]s and [`Packet`]s (the model in [`model`]); the MP4
-//! muxer writes them out, faststart or fragmented. No packet payload is re-encoded or
+//! Demuxers ([`Demuxer`]: [`mkv::MkvDemuxer`], [`mp4::demux::Mp4Demuxer`]) turn input bytes
+//! into [`Track`]s and [`Packet`]s (the model in [`model`]); the MP4 muxer ([`mp4`]) writes
+//! them out, faststart or fragmented. [`pipeline`] runs a whole remux from files,
+//! [`transformer`] one from Matroska bytes as they arrive. No packet payload is re-encoded or
 //! re-derived: codec private data is copied where the container allows. No tokio, no hyper.
+#![warn(unreachable_pub, missing_docs)]
 
+mod demux;
+mod files;
 pub mod mkv;
 pub mod model;
 pub mod mp4;
-
-pub use model::{Codec, Extent, Packet, RemuxError, TextFormat, Track, TrackKind};
-pub mod files;
-pub mod mkv_input;
 pub mod pipeline;
+mod track_map;
 pub mod transformer;
+
+pub use demux::{detect, Demuxer, Format};
+pub use model::{Codec, Extent, Packet, RemuxError, TextFormat, Track, TrackKind};

@@ -9,8 +9,11 @@ use bytes::Bytes;
 /// Which kind of media a track carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackKind {
+    /// Pictures.
     Video,
+    /// Sound.
     Audio,
+    /// Subtitles (text or image) and other timed data.
     Subtitle,
 }
 
@@ -62,7 +65,9 @@ pub enum Codec {
 pub struct Track {
     /// Identifier unique within one demuxer (Matroska TrackNumber, MP4 track_ID).
     pub id: u64,
+    /// Video, audio or subtitles.
     pub kind: TrackKind,
+    /// What the packets are coded with.
     pub codec: Codec,
     /// Codec configuration, see [`Codec`] for the layout per codec.
     pub codec_private: Vec<u8>,
@@ -72,12 +77,15 @@ pub struct Track {
     pub default_duration: Option<u64>,
     /// Samples to drop at the start (Matroska CodecDelay; Opus pre-skip), in ticks.
     pub codec_delay: u64,
-    /// Video: pixel size. 0 when unknown or not video.
+    /// Video: width in pixels, 0 when unknown or not video.
     pub width: u32,
+    /// Video: height in pixels, 0 when unknown or not video.
     pub height: u32,
-    /// Audio: sample rate in Hz, channel count, bits per sample (0 when unknown).
+    /// Audio: sample rate in Hz, 0 when unknown.
     pub sample_rate: u32,
+    /// Audio: channel count, 0 when unknown.
     pub channels: u16,
+    /// Audio: bits per sample, 0 when unknown.
     pub bits_per_sample: u16,
     /// ISO 639-2 language code (e.g. "eng"), if given.
     pub language: Option<String>,
@@ -154,22 +162,28 @@ pub enum RemuxError {
     UnknownFormat,
     /// The input breaks its container's rules; `at` is a byte offset in the input.
     Malformed {
+        /// Input offset of the element or box at fault.
         at: u64,
+        /// Which rule it breaks.
         what: String,
     },
     /// The input ended in the middle of an element, box or frame.
     Truncated {
+        /// Input offset where the bytes ran out.
         at: u64,
     },
     /// A size, count or allocation beyond the limits in the demuxer's limits module.
     TooLarge {
+        /// Input offset of the element or box at fault.
         at: u64,
+        /// What is too large, and the limit.
         what: String,
     },
     /// No audio or video track remains after dropping unsupported ones.
     NoTracks,
     /// The output cannot be written this way (e.g. faststart to a pipe).
     Unsupported(String),
+    /// Reading the input or writing the output failed.
     Io(std::io::Error),
 }
 

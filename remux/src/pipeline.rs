@@ -10,35 +10,16 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::files::{BlockWriter, PosFile};
-use super::mkv_input::MkvInput;
-use super::mp4::demux::Mp4Demuxer;
-use super::mp4::fragmented::FragmentOut;
-use super::mp4::track::{codec_name, time_lt};
-use super::mp4::{
-    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
+use crate::files::{BlockWriter, PosFile};
+use crate::mkv::MkvDemuxer;
+use crate::mp4::demux::Mp4Demuxer;
+use crate::mp4::track::time_lt;
+use crate::mp4::{
+    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentOut,
+    FragmentedMuxer,
 };
-use super::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
-
-/// Container formats we read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// EBML magic 1A 45 DF A3.
-    Matroska,
-    /// An ISO BMFF / QuickTime box first (ftyp, moov, mdat, wide, free, skip).
-    Mp4,
-}
-
-/// Detect the format from the first bytes (at least 8 for MP4).
-pub fn detect(head: &[u8]) -> Option<Format> {
-    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        return Some(Format::Matroska);
-    }
-    match head.get(4..8) {
-        Some(b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip") => Some(Format::Mp4),
-        _ => None,
-    }
-}
+use crate::track_map::{map_tracks, output_of, TrackMap};
+use crate::{detect, Demuxer, Extent, Format, Packet, RemuxError, Track, TrackKind};
 
 /// What `tgmux remux` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -54,23 +35,6 @@ pub struct RemuxOptions {
     /// output is the same for every value; tests use 0 and `usize::MAX` to take either path
     /// everywhere.
     pub copy_min: Option<usize>,
-}
-
-enum Demux {
-    Mp4(Mp4Demuxer<File>),
-    Mkv(Box<MkvInput<Box<dyn Read>>>),
-    /// Index-only (faststart pass 1): payloads may be left unread.
-    MkvIndex(Box<MkvInput<PosFile>>),
-}
-
-impl Demux {
-    fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
-        match self {
-            Demux::Mp4(d) => d.next_packet(),
-            Demux::Mkv(d) => d.next_packet(),
-            Demux::MkvIndex(d) => d.next_packet(),
-        }
-    }
 }
 
 /// How the inputs are read.
@@ -91,10 +55,12 @@ pub enum Reading {
 /// straight into its output buffer, runs of neighbouring payloads with one `pread`.
 const COPY_MIN: usize = 0;
 
+/// One open input of a remux, with the next packet it will give.
 struct Input {
-    demux: Demux,
-    /// Input track id -> (output index, timescale); `None` for dropped tracks.
-    map: Vec<(u64, Option<usize>, u32)>,
+    demux: Box<dyn Demuxer>,
+    /// Where each of its tracks goes.
+    map: Vec<TrackMap>,
+    /// Its next packet of a track that is kept.
     lookahead: Option<Packet>,
     done: bool,
 }
@@ -105,11 +71,7 @@ impl Input {
             match self.demux.next_packet()? {
                 None => self.done = true,
                 Some(p) => {
-                    if self
-                        .map
-                        .iter()
-                        .any(|(id, out, _)| *id == p.track && out.is_some())
-                    {
+                    if output_of(&self.map, p.track).is_some() {
                         self.lookahead = Some(p);
                     }
                 }
@@ -118,38 +80,32 @@ impl Input {
         Ok(())
     }
 
+    /// The merge key of the lookahead packet: its decode (else presentation) time and
+    /// timescale.
     fn time(&self) -> Option<(i64, u32)> {
         let p = self.lookahead.as_ref()?;
         let ts = self
             .map
             .iter()
-            .find(|m| m.0 == p.track)
-            .map_or(1000, |m| m.2);
+            .find(|m| m.input_id == p.track)
+            .map_or(1000, |m| m.timescale);
         Some((p.dts.unwrap_or(p.pts), ts))
     }
 }
 
 /// All inputs of one remux, merged.
-pub struct Inputs {
+struct Inputs {
     inputs: Vec<Input>,
     /// The output tracks (ids renumbered 1..), in input order.
-    pub tracks: Vec<Track>,
+    tracks: Vec<Track>,
     /// One-line warnings about dropped tracks.
-    pub warnings: Vec<String>,
-}
-
-impl std::fmt::Debug for Inputs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inputs")
-            .field("tracks", &self.tracks)
-            .finish()
-    }
+    warnings: Vec<String>,
 }
 
 /// Open one input. `-` is standard input. Matroska is read as a stream (pipes work), or
 /// index-only from a regular file for [`Reading::Index`]; MP4/MOV needs a regular file because
 /// its index may sit at the end.
-fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
+fn open_one(path: &Path, reading: Reading) -> Result<Box<dyn Demuxer>, RemuxError> {
     let stdin = path.as_os_str() == "-";
     let mut file = if stdin {
         File::open("/dev/stdin")?
@@ -178,23 +134,17 @@ fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxE
             if let Reading::Index { min } = reading {
                 d.omit_payloads(min);
             }
-            let tracks = d.tracks().to_vec();
-            Ok((Demux::Mp4(d), tracks))
+            Ok(Box::new(d))
         }
-        Some(Format::Matroska) if regular && reading != Reading::Full => {
-            let min = match reading {
-                Reading::Index { min } => min,
-                Reading::Full => usize::MAX,
-            };
-            let (d, tracks) = MkvInput::open_index(PosFile::new(file)?, min)?;
-            Ok((Demux::MkvIndex(Box::new(d)), tracks))
-        }
-        Some(Format::Matroska) => {
+        Some(Format::Matroska) => match reading {
+            Reading::Index { min } if regular => {
+                Ok(Box::new(MkvDemuxer::index_only(PosFile::new(file)?, min)?))
+            }
             // The bytes used for detection go first, then the rest: no reopening, no seeking.
-            let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
-            let (d, tracks) = MkvInput::open(reader)?;
-            Ok((Demux::Mkv(Box::new(d)), tracks))
-        }
+            _ => Ok(Box::new(MkvDemuxer::open(
+                std::io::Cursor::new(head).chain(file),
+            )?)),
+        },
         None => Err(RemuxError::UnknownFormat),
     }
 }
@@ -207,35 +157,14 @@ fn all_regular_files(paths: &[PathBuf]) -> bool {
 }
 
 impl Inputs {
-    /// Open every input and plan the output tracks.
-    pub fn open(paths: &[PathBuf]) -> Result<Inputs, RemuxError> {
-        Self::open_with(paths, Reading::Full)
-    }
-
-    /// [`Inputs::open`], choosing how the inputs are read.
-    pub fn open_with(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
+    /// Open every input, read as `reading` says, and plan the output tracks.
+    fn open(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
         let mut inputs = Vec::new();
         let mut tracks = Vec::new();
         let mut warnings = Vec::new();
         for path in paths {
-            let (demux, in_tracks) = open_one(path, reading).map_err(|e| with_path(e, path))?;
-            let mut map = Vec::new();
-            for t in in_tracks {
-                let ts = t.timescale.max(1);
-                if let Codec::Unsupported(_) = t.codec {
-                    warnings.push(format!(
-                        "dropping track {} ({}): MP4 output cannot carry it",
-                        t.id,
-                        codec_name(&t.codec)
-                    ));
-                    map.push((t.id, None, ts));
-                    continue;
-                }
-                let mut out = t.clone();
-                out.id = tracks.len() as u64 + 1;
-                map.push((t.id, Some(tracks.len()), ts));
-                tracks.push(out);
-            }
+            let demux = open_one(path, reading).map_err(|e| with_path(e, path))?;
+            let map = map_tracks(demux.tracks(), &mut tracks, &mut warnings);
             inputs.push(Input {
                 demux,
                 map,
@@ -254,15 +183,15 @@ impl Inputs {
     }
 
     /// Which input (index into the paths given to `open`) output track `idx` comes from.
-    pub fn input_of(&self, idx: usize) -> Option<usize> {
+    fn input_of(&self, idx: usize) -> Option<usize> {
         self.inputs
             .iter()
-            .position(|i| i.map.iter().any(|m| m.1 == Some(idx)))
+            .position(|i| i.map.iter().any(|m| m.output == Some(idx)))
     }
 
     /// The next packet of all inputs by decode (else presentation) time, with its output
     /// track index.
-    pub fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
+    fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
         let mut best: Option<(usize, (i64, u32))> = None;
         for (i, input) in self.inputs.iter_mut().enumerate() {
             input.fill()?;
@@ -277,7 +206,7 @@ impl Inputs {
         let Some(mut p) = input.lookahead.take() else {
             return Ok(None);
         };
-        let Some(idx) = input.map.iter().find(|m| m.0 == p.track).and_then(|m| m.1) else {
+        let Some(idx) = output_of(&input.map, p.track) else {
             return Ok(None);
         };
         p.track = idx as u64 + 1;
@@ -304,7 +233,7 @@ pub fn plan_faststart(
     reading: Reading,
     warn: &mut dyn FnMut(&str),
 ) -> Result<FaststartHeader, RemuxError> {
-    let mut inputs = Inputs::open_with(paths, reading)?;
+    let mut inputs = Inputs::open(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }
@@ -325,7 +254,7 @@ pub fn write_faststart(
     out_path: &Path,
     copy_min: usize,
 ) -> Result<(), RemuxError> {
-    let mut inputs = Inputs::open_with(paths, Reading::Index { min: copy_min })?;
+    let mut inputs = Inputs::open(paths, Reading::Index { min: copy_min })?;
     let sources = paths
         .iter()
         .map(File::open)
@@ -416,7 +345,7 @@ pub fn remux_files(
         Some(_) => Reading::Index { min: copy_min },
         None => Reading::Full,
     };
-    let mut inputs = Inputs::open_with(paths, reading)?;
+    let mut inputs = Inputs::open(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }

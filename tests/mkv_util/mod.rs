@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
-use tgmux::remux::mkv::{demux_reader, index_reader, MkvDemuxer, MkvEvent};
-use tgmux::remux::{Codec, Packet, Track};
+use tgmux::remux::mkv::{MkvDemuxer, MkvEvent, MkvParser};
+use tgmux::remux::{Codec, Demuxer, Packet, Track};
 
 /// Expands to `-f lavfi -i testsrc2=size=320x240:rate=25` in [`Work::ffmpeg`].
 pub const LAVFI_VIDEO: &str = "@video";
@@ -195,7 +195,7 @@ impl Report {
 /// Demuxes `data` pushed in awkward chunk sizes (1 byte up to 64 KiB).
 pub fn demux_chunked(data: &[u8]) -> Result<Report, tgmux::remux::RemuxError> {
     const CHUNKS: [usize; 9] = [1, 2, 3, 5, 8, 13, 4096, 65536, 7];
-    let mut d = MkvDemuxer::new();
+    let mut d = MkvParser::new();
     let mut tracks = None;
     let mut packets = Vec::new();
     let mut pos = 0;
@@ -230,18 +230,21 @@ pub fn demux_chunked(data: &[u8]) -> Result<Report, tgmux::remux::RemuxError> {
     })
 }
 
-/// Demuxes with [`demux_reader`] in one go.
-pub fn demux_file(f: &Path) -> Result<Report, tgmux::remux::RemuxError> {
-    let mut tracks = Vec::new();
+/// Every packet of a demuxer, with its tracks.
+fn drain(d: &mut impl Demuxer) -> Result<Report, tgmux::remux::RemuxError> {
     let mut packets = Vec::new();
-    for ev in demux_reader(std::fs::File::open(f).unwrap()) {
-        match ev? {
-            MkvEvent::Tracks(t) => tracks = t,
-            MkvEvent::Packet(p) => packets.push(p),
-            MkvEvent::End => {}
-        }
+    while let Some(p) = d.next_packet()? {
+        packets.push(p);
     }
-    Ok(Report { tracks, packets })
+    Ok(Report {
+        tracks: d.tracks().to_vec(),
+        packets,
+    })
+}
+
+/// Demuxes with [`MkvDemuxer`] reading the file in order.
+pub fn demux_file(f: &Path) -> Result<Report, tgmux::remux::RemuxError> {
+    drain(&mut MkvDemuxer::open(std::fs::File::open(f).unwrap())?)
 }
 
 /// A file that counts the bytes read from it.
@@ -264,24 +267,16 @@ impl std::io::Seek for Counting {
     }
 }
 
-/// Demuxes with [`index_reader`] (sizes and times only, seeking over payloads); returns the
-/// packets and how many bytes were read.
+/// Demuxes with [`MkvDemuxer::index_only`] (sizes and times only, seeking over payloads);
+/// returns the packets and how many bytes were read.
 pub fn demux_index(f: &Path) -> Result<(Report, u64), tgmux::remux::RemuxError> {
     let file = Counting {
         file: std::fs::File::open(f).unwrap(),
         read: 0,
     };
-    let mut reader = index_reader(file, 0)?;
-    let mut tracks = Vec::new();
-    let mut packets = Vec::new();
-    for ev in reader.by_ref() {
-        match ev? {
-            MkvEvent::Tracks(t) => tracks = t,
-            MkvEvent::Packet(p) => packets.push(p),
-            MkvEvent::End => {}
-        }
-    }
-    Ok((Report { tracks, packets }, reader.get_ref().read))
+    let mut d = MkvDemuxer::index_only(file, 0)?;
+    let report = drain(&mut d)?;
+    Ok((report, d.get_ref().read))
 }
 
 /// The index-only read of `f` must give the packets of the full read `full`: the same

@@ -21,7 +21,7 @@ pub struct CuePoint {
 
 /// Parses a Cues body. `segment_data_at` is the input offset of the Segment's body, which
 /// CueClusterPosition counts from. Malformed entries end the parse (the index is a hint).
-pub fn parse_cues(
+pub(crate) fn parse_cues(
     body: &[u8],
     body_at: u64,
     segment_data_at: u64,

@@ -52,9 +52,9 @@ pub struct FaststartHeader {
     /// Bytes of packet data pass 2 must write.
     pub payload: u64,
     /// Per input track index: dropped.
-    pub dropped: Vec<bool>,
+    pub(crate) dropped: Vec<bool>,
     /// The codec of each track (pass 2 needs it for text conversion).
-    pub codecs: Vec<Codec>,
+    pub(crate) codecs: Vec<Codec>,
     /// One-line warnings about dropped tracks.
     pub warnings: Vec<String>,
 }

@@ -54,6 +54,7 @@ impl FragmentOut for Vec<u8> {
 /// Options of the fragmented writer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FragmentOptions {
+    /// How sample entries are written.
     pub entry: EntryOptions,
     /// Minimum fragment duration in seconds (fragments still start at key frames).
     pub fragment_duration: Option<f64>,

@@ -5,7 +5,7 @@ use super::buf::BoxBuf;
 use crate::TextFormat;
 
 /// Write a default `tx3g` sample entry (bottom-centred white text, one font "Serif").
-pub fn write_entry(b: &mut BoxBuf) {
+pub(crate) fn write_entry(b: &mut BoxBuf) {
     let open = b.begin(b"tx3g");
     b.zeros(6);
     b.u16(1); // data_reference_index
@@ -73,7 +73,7 @@ fn strip_tags(text: &str) -> String {
 }
 
 /// The plain text of one subtitle event.
-pub fn plain_text(format: TextFormat, data: &[u8]) -> String {
+pub(crate) fn plain_text(format: TextFormat, data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
     let text = match format {
         // Matroska ASS events: ReadOrder, Layer, Style, Name, MarginL, MarginR, MarginV,
@@ -91,7 +91,7 @@ pub fn plain_text(format: TextFormat, data: &[u8]) -> String {
 }
 
 /// A tx3g sample: 16-bit length then UTF-8 text (truncated at 65535 bytes on a char boundary).
-pub fn sample(text: &str) -> Vec<u8> {
+pub(crate) fn sample(text: &str) -> Vec<u8> {
     let mut end = text.len().min(0xffff);
     while !text.is_char_boundary(end) {
         end -= 1;

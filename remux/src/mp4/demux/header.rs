@@ -7,11 +7,11 @@ use crate::RemuxError;
 #[derive(Debug, Clone, Copy)]
 pub struct BoxRef<'a> {
     /// Four-character type.
-    pub fourcc: [u8; 4],
+    pub(crate) fourcc: [u8; 4],
     /// The body (after the header).
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
     /// File offset of the body (for error messages).
-    pub at: u64,
+    pub(crate) at: u64,
 }
 
 /// Parse a box header from `data` (at least 8 bytes, 16 for size 1): (fourcc, header length,

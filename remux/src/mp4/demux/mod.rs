@@ -16,7 +16,7 @@ use bytes::Bytes;
 use self::header::{children, find, parse_header, Fields};
 use self::tables::SampleRec;
 use crate::mp4::track::time_lt;
-use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
+use crate::{Codec, Demuxer, Extent, Packet, RemuxError, Track, TrackKind};
 
 /// Largest moov we accept (its tables are read into memory).
 pub const MAX_MOOV: u64 = 512 << 20;
@@ -185,14 +185,15 @@ impl<S: Source> Mp4Demuxer<S> {
     pub fn omit_payloads(&mut self, min: usize) {
         self.omit = Some((min, self.source.len()));
     }
+}
 
-    /// The tracks of this input.
-    pub fn tracks(&self) -> &[Track] {
+impl<S: Source> Demuxer for Mp4Demuxer<S> {
+    fn tracks(&self) -> &[Track] {
         &self.tracks
     }
 
     /// The next packet in decode-time order across tracks, or `None` at the end.
-    pub fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
+    fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
         let mut best: Option<(usize, i64, u32)> = None;
         for (i, s) in self.states.iter().enumerate() {
             if let Some(rec) = s.samples.get(s.next) {

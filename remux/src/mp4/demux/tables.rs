@@ -8,11 +8,11 @@ use crate::RemuxError;
 /// One sample of an MP4 track.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleRec {
-    pub offset: u64,
-    pub size: u32,
-    pub dts: i64,
-    pub cts: i32,
-    pub key: bool,
+    pub(crate) offset: u64,
+    pub(crate) size: u32,
+    pub(crate) dts: i64,
+    pub(crate) cts: i32,
+    pub(crate) key: bool,
 }
 
 fn malformed(at: u64, what: &str) -> RemuxError {
