@@ -1,6 +1,6 @@
-//! Matroska parser (`MkvParser`) throughput: a 64 MiB in-memory file (H.264-sized SimpleBlocks for one
-//! video and one audio track, 1 s Clusters) pushed in 64 KiB or 1 MiB chunks, every packet
-//! polled.
+//! Matroska parser (`MkvParser`) throughput: a 64 MiB in-memory file (H.264-sized
+//! SimpleBlocks for one video and one audio track, 1 s Clusters) pushed in 64 KiB or 1 MiB
+//! chunks, every packet polled.
 //!
 //!     cargo bench --bench mkv_demux
 

@@ -7,10 +7,45 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::Extent;
+use crate::{Extent, FileAction, RemuxError};
+
+/// An input file the [`BlockWriter`] copies payloads from, with its name: a failed read says
+/// which file it was.
+#[derive(Debug)]
+pub(crate) struct InputFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl InputFile {
+    /// Opens `path` for reading.
+    pub(crate) fn open(path: &Path) -> Result<InputFile, RemuxError> {
+        let file = File::open(path).map_err(FileAction::Open.on(path))?;
+        Ok(InputFile {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Fills `buf` from `offset`. An error names the file; a file shorter than that is
+    /// reported as having changed since it was indexed.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.file.read_exact_at(buf, offset).map_err(|e| {
+            let e = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "input file shorter than when it was indexed (changed while remuxing?)",
+                ),
+                _ => e,
+            };
+            FileAction::Read.io_on(&self.path, e)
+        })
+    }
+}
 
 /// A file read with positional reads (`pread`): seeking only moves a counter, so a reader
 /// that skips a payload pays no system call for it.
@@ -88,7 +123,7 @@ const MAX_GAP: u64 = 4 << 10;
 /// input shorter than its index said) surfaces at a later call or at [`BlockWriter::finish`];
 /// an error from the output surfaces at the next block sent or at `finish`.
 #[derive(Debug)]
-pub(crate) struct BlockWriter<'a, W: Write + Send + 'static = File> {
+pub(crate) struct BlockWriter<'a, W: Write + Send + 'static> {
     out: BlockThread<W>,
     buf: Box<[u8]>,
     /// Bytes of `buf` in use (read or copied in), excluding the pending read.
@@ -102,7 +137,7 @@ pub(crate) struct BlockWriter<'a, W: Write + Send + 'static = File> {
 
 #[derive(Debug)]
 struct PendingRead<'a> {
-    src: &'a File,
+    src: &'a InputFile,
     offset: u64,
     at: usize,
     len: usize,
@@ -129,7 +164,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     }
 
     /// Appends `extent` of `src`.
-    pub(crate) fn put_extent(&mut self, src: &'a File, extent: Extent) -> std::io::Result<()> {
+    pub(crate) fn put_extent(&mut self, src: &'a InputFile, extent: Extent) -> std::io::Result<()> {
         let (mut offset, mut left) = (extent.offset, extent.len);
         while left > 0 {
             if let Some(p) = &mut self.pending {
@@ -178,7 +213,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
             return Ok(());
         };
         let end = p.at + p.len;
-        read_exact_at(p.src, &mut self.buf[p.at..end], p.offset)?;
+        p.src.read_exact_at(&mut self.buf[p.at..end], p.offset)?;
         let mut to = p.at;
         let mut from = p.at;
         for (at, len) in self.cuts.drain(..) {
@@ -298,17 +333,6 @@ impl<W> Drop for BlockThread<W> {
     }
 }
 
-/// `read_exact_at`, with a short input reported as the input having changed.
-fn read_exact_at(src: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    src.read_exact_at(buf, offset).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "input file shorter than when it was indexed (changed while remuxing?)",
-        ),
-        _ => e,
-    })
-}
-
 impl<W: Write + Send + 'static> Write for BlockWriter<'_, W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.read_pending()?;
@@ -352,7 +376,7 @@ mod tests {
         for (p, d) in paths.iter().zip(&inputs) {
             std::fs::write(p, d).unwrap();
         }
-        let srcs: Vec<File> = paths.iter().map(|p| File::open(p).unwrap()).collect();
+        let srcs: Vec<InputFile> = paths.iter().map(|p| InputFile::open(p).unwrap()).collect();
         let out_path = scratch("bw-out");
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move |n: u64| {
@@ -419,7 +443,7 @@ mod tests {
         }
         let a = scratch("bw-blocks-in");
         std::fs::write(&a, vec![7u8; 1 << 20]).unwrap();
-        let src = File::open(&a).unwrap();
+        let src = InputFile::open(&a).unwrap();
         let mut w = BlockWriter::new(Sizes::default());
         for i in 0..300u64 {
             w.write_all(&[1, 2, 3]).unwrap();
@@ -469,7 +493,7 @@ mod tests {
     fn block_writer_reports_an_input_shorter_than_its_index() {
         let (a, b) = (scratch("bw-short-in"), scratch("bw-short-out"));
         std::fs::write(&a, vec![1u8; 1000]).unwrap();
-        let src = File::open(&a).unwrap();
+        let src = InputFile::open(&a).unwrap();
         let mut w = BlockWriter::new(File::create(&b).unwrap());
         w.put_extent(
             &src,
@@ -489,10 +513,9 @@ mod tests {
         .unwrap();
         let e = w.finish().unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
-        assert!(
-            e.to_string().contains("shorter than when it was indexed"),
-            "{e}"
-        );
+        let e = e.to_string();
+        assert!(e.contains("shorter than when it was indexed"), "{e}");
+        assert!(e.contains(&format!("cannot read {}", a.display())), "{e}");
         std::fs::remove_file(&a).unwrap();
         std::fs::remove_file(&b).unwrap();
     }

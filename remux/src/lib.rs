@@ -12,9 +12,13 @@ mod files;
 pub mod mkv;
 pub mod model;
 pub mod mp4;
+mod output;
 pub mod pipeline;
 mod track_map;
 pub mod transformer;
 
 pub use demux::{detect, Demuxer, Format};
-pub use model::{Codec, Extent, Packet, RemuxError, TextFormat, Track, TrackKind};
+pub use model::{
+    Codec, Extent, FileAction, FileError, FileNeed, Packet, RemuxError, TextFormat, Track,
+    TrackKind,
+};

@@ -1,7 +1,7 @@
 //! Which input tracks reach the output: those MP4 can carry, renumbered in input order.
 
-use crate::mp4::track::codec_name;
-use crate::{Codec, Track};
+use crate::mp4::track::describe;
+use crate::{Codec, RemuxError, Track};
 
 /// Where one input track goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,22 +15,18 @@ pub(crate) struct TrackMap {
 }
 
 /// Maps the tracks of one input: each one MP4 can carry is appended to `out` (its id becomes
-/// its 1-based output position), each other one gets a one-line warning in `warnings`.
+/// its 1-based output position), each other one is named in `dropped` (`track N (CODEC)`).
 pub(crate) fn map_tracks(
     input: &[Track],
     out: &mut Vec<Track>,
-    warnings: &mut Vec<String>,
+    dropped: &mut Vec<String>,
 ) -> Vec<TrackMap> {
     input
         .iter()
         .map(|t| {
             let timescale = t.timescale.max(1);
             if let Codec::Unsupported(_) = t.codec {
-                warnings.push(format!(
-                    "dropping track {} ({}): MP4 output cannot carry it",
-                    t.id,
-                    codec_name(&t.codec)
-                ));
+                dropped.push(describe(t));
                 return TrackMap {
                     input_id: t.id,
                     output: None,
@@ -52,4 +48,20 @@ pub(crate) fn map_tracks(
 /// The output index of input track `id`, `None` if it is dropped or unknown.
 pub(crate) fn output_of(map: &[TrackMap], id: u64) -> Option<usize> {
     map.iter().find(|m| m.input_id == id).and_then(|m| m.output)
+}
+
+/// The warning for a track [`map_tracks`] dropped (`dropped` as it names it).
+pub(crate) fn drop_warning(dropped: &str) -> String {
+    format!("dropping {dropped}: MP4 output cannot carry it")
+}
+
+/// A muxer's error, completed: when it found nothing left to write, the tracks dropped
+/// before it (`dropped`, from [`map_tracks`]) are named too.
+pub(crate) fn with_dropped(e: RemuxError, dropped: &[String]) -> RemuxError {
+    match e {
+        RemuxError::NoTracks { dropped: more } => RemuxError::NoTracks {
+            dropped: dropped.iter().cloned().chain(more).collect(),
+        },
+        other => other,
+    }
 }

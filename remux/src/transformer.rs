@@ -10,7 +10,7 @@
 
 use crate::mkv::{MkvEvent, MkvParser};
 use crate::mp4::{FragmentOptions, FragmentedMuxer};
-use crate::track_map::{map_tracks, output_of, TrackMap};
+use crate::track_map::{drop_warning, map_tracks, output_of, with_dropped, TrackMap};
 use crate::{RemuxError, TrackKind};
 
 /// One entry of the seek index.
@@ -31,6 +31,8 @@ pub struct MkvToFmp4 {
     mux: Option<FragmentedMuxer>,
     /// Where each Matroska track goes.
     map: Vec<TrackMap>,
+    /// The Matroska tracks dropped, as `track N (CODEC)`.
+    dropped: Vec<String>,
     out: Vec<u8>,
     warnings: Vec<String>,
     finished: bool,
@@ -52,6 +54,7 @@ impl MkvToFmp4 {
             opts,
             mux: None,
             map: Vec::new(),
+            dropped: Vec::new(),
             out: Vec::new(),
             warnings: Vec::new(),
             finished: false,
@@ -107,9 +110,13 @@ impl MkvToFmp4 {
                         continue;
                     }
                     let mut kept = Vec::new();
-                    self.map = map_tracks(&tracks, &mut kept, &mut self.warnings);
+                    self.map = map_tracks(&tracks, &mut kept, &mut self.dropped);
+                    let warnings = self.dropped.iter().map(|d| drop_warning(d));
+                    self.warnings.extend(warnings);
                     if !kept.iter().any(|t| t.kind != TrackKind::Subtitle) {
-                        return Err(RemuxError::NoTracks);
+                        return Err(RemuxError::NoTracks {
+                            dropped: self.dropped.clone(),
+                        });
                     }
                     self.mux = Some(FragmentedMuxer::new(kept, self.opts));
                 }
@@ -122,7 +129,8 @@ impl MkvToFmp4 {
                     };
                     if let Some(idx) = output_of(&self.map, p.track) {
                         p.track = idx as u64 + 1;
-                        mux.push(idx, p, &mut self.out)?;
+                        mux.push(idx, p, &mut self.out)
+                            .map_err(|e| with_dropped(e, &self.dropped))?;
                     }
                 }
                 MkvEvent::End => {
@@ -131,7 +139,8 @@ impl MkvToFmp4 {
                             at: self.parser.position(),
                             what: "no Tracks element".into(),
                         })?;
-                        mux.finish(&mut self.out)?;
+                        mux.finish(&mut self.out)
+                            .map_err(|e| with_dropped(e, &self.dropped))?;
                         self.finished = true;
                     }
                     break;

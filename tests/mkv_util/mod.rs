@@ -629,3 +629,49 @@ pub fn synthetic_file(live: bool) -> Vec<u8> {
         el_sized(0x1853_8067, &body, size(&body)),
     ])
 }
+
+/// One track of [`tiny_file`]: TrackNumber (1..=126), TrackType (1 video, 2 audio), CodecID
+/// and CodecPrivate.
+pub type TinyTrack<'a> = (u8, u64, &'a str, &'a [u8]);
+
+/// A small Matroska file with the given DocType and tracks and `seconds` one-second Clusters,
+/// each holding a 200-byte key frame of noise every 20 ms on every track (the payloads are
+/// not decodable: a remux copies them, a decoder would not accept them).
+pub fn tiny_file(doc_type: &str, tracks: &[TinyTrack], seconds: u64) -> Vec<u8> {
+    use ebml::*;
+    let entries: Vec<Vec<u8>> = tracks
+        .iter()
+        .map(|&(number, kind, codec, private)| {
+            let detail = match kind {
+                1 => el(0xE0, &cat(&[uint(0xB0, 64), uint(0xBA, 48)])),
+                _ => el(0xE1, &cat(&[float(0xB5, 48000.0), uint(0x9F, 2)])),
+            };
+            let mut entry = vec![
+                uint(0xD7, u64::from(number)),
+                uint(0x73C5, u64::from(number)),
+                uint(0x83, kind),
+                text(0x86, codec),
+                detail,
+            ];
+            if !private.is_empty() {
+                entry.push(el(0x63A2, private));
+            }
+            el(0xAE, &cat(&entry))
+        })
+        .collect();
+    let mut body = cat(&[
+        el(0x1549_A966, &uint(0x2AD7B1, 1_000_000)),
+        el(0x1654_AE6B, &cat(&entries)),
+    ]);
+    for s in 0..seconds {
+        let mut cluster = uint(0xE7, s * 1000);
+        for i in 0..50i16 {
+            for &(number, ..) in tracks {
+                let frame = noise(s * 1000 + i as u64 * 7 + u64::from(number), 200);
+                cluster.extend(el(0xA3, &block_body(number, i * 20, 0x80, &frame)));
+            }
+        }
+        body.extend(el(0x1F43_B675, &cluster));
+    }
+    cat(&[header(doc_type), el(0x1853_8067, &body)])
+}

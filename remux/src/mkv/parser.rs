@@ -982,8 +982,8 @@ fn replay(e: &RemuxError) -> RemuxError {
             at: *at,
             what: what.clone(),
         },
-        RemuxError::NoTracks => RemuxError::NoTracks,
         RemuxError::Unsupported(s) => RemuxError::Unsupported(s.clone()),
+        // The parser makes no other errors.
         other => RemuxError::Unsupported(other.to_string()),
     }
 }

@@ -19,7 +19,7 @@ use super::stsd::EntryOptions;
 use super::text::TextConv;
 use super::timing::{TimedSample, WithoutData};
 use super::tkhd::TrackHeader;
-use super::track::{time_lt, OutTrack};
+use super::track::{dropped, time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
 use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
@@ -158,7 +158,9 @@ impl FaststartPlan {
             .iter()
             .any(|&i| self.tracks[i].track.kind != TrackKind::Subtitle)
         {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         let mut ftyp_box = BoxBuf::new();
         let brands: Vec<[u8; 4]> = live

@@ -13,7 +13,7 @@ use super::edts::Edit;
 use super::stsd::EntryOptions;
 use super::timing::TimedSample;
 use super::tkhd::TrackHeader;
-use super::track::{rescale, time_lt, OutTrack};
+use super::track::{dropped, rescale, time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
 use bytes::Bytes;
@@ -203,7 +203,9 @@ impl FragmentedMuxer {
         }
         self.flush(out, true)?;
         if !self.init_done {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         Ok(())
     }
@@ -244,7 +246,9 @@ impl FragmentedMuxer {
             .iter()
             .any(|&i| self.tracks[i].track.kind != TrackKind::Subtitle)
         {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         // Origin: the earliest of every track's first presented time and first decode time
         // (plus edit delay), so that no tfdt is negative.

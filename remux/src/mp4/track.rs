@@ -64,16 +64,27 @@ impl OutTrack {
 
     /// The one-line warning for dropping this track.
     pub(crate) fn drop_warning(&self, why: &str) -> String {
-        format!(
-            "dropping track {} ({}): {why}",
-            self.track.id,
-            codec_name(&self.track.codec)
-        )
+        format!("dropping {}: {why}", describe(&self.track))
     }
 }
 
+/// A track in messages: `track N (CODEC)`.
+pub(crate) fn describe(track: &Track) -> String {
+    format!("track {} ({})", track.id, codec_name(&track.codec))
+}
+
+/// The names of the tracks of `tracks` that were dropped, for
+/// [`crate::RemuxError::NoTracks`].
+pub(crate) fn dropped(tracks: &[OutTrack]) -> Vec<String> {
+    tracks
+        .iter()
+        .filter(|t| t.dropped)
+        .map(|t| describe(&t.track))
+        .collect()
+}
+
 /// A short name for a codec in messages.
-pub(crate) fn codec_name(codec: &Codec) -> String {
+fn codec_name(codec: &Codec) -> String {
     match codec {
         Codec::Unsupported(name) => name.clone(),
         Codec::Text(f) => format!("text {f:?}"),
