@@ -1,11 +1,10 @@
-//! File helpers of the pipeline: positional reads for the index-only Matroska reader, and
-//! the block writer that copies payloads from input files to the output for faststart's
-//! second pass and fragmented output to a file. Both exist to save system calls and copies:
-//! the reader jumps over thousands of payloads, and the writer reads runs of payloads
-//! straight into its output buffer.
+//! The block writer that copies payloads from input files to the output for faststart's
+//! second pass and fragmented output to a file: it saves system calls and copies by reading
+//! runs of payloads straight into its output buffer. (The index-only Matroska reader's
+//! positional reads, its other half, are [`crate::SourceReader`].)
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
@@ -44,48 +43,6 @@ impl InputFile {
             };
             FileAction::Read.io_on(&self.path, e)
         })
-    }
-}
-
-/// A file read with positional reads (`pread`): seeking only moves a counter, so a reader
-/// that skips a payload pays no system call for it.
-#[derive(Debug)]
-pub(crate) struct PosFile {
-    file: File,
-    pos: u64,
-    len: u64,
-}
-
-impl PosFile {
-    /// Read `file` from its start; `len` is its length now.
-    pub(crate) fn new(file: File) -> std::io::Result<PosFile> {
-        let len = file.metadata()?.len();
-        Ok(PosFile { file, pos: 0, len })
-    }
-}
-
-impl Read for PosFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for PosFile {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let pos = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-        };
-        self.pos = pos.ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            )
-        })?;
-        Ok(self.pos)
     }
 }
 
@@ -518,24 +475,5 @@ mod tests {
         assert!(e.contains(&format!("cannot read {}", a.display())), "{e}");
         std::fs::remove_file(&a).unwrap();
         std::fs::remove_file(&b).unwrap();
-    }
-
-    #[test]
-    fn reads_and_seeks_like_a_file() {
-        let path = std::env::temp_dir().join(format!("tgmux-posfile-{}", std::process::id()));
-        std::fs::write(&path, b"0123456789").unwrap();
-        let mut f = PosFile::new(File::open(&path).unwrap()).unwrap();
-        let mut b = [0u8; 3];
-        f.read_exact(&mut b).unwrap();
-        assert_eq!(&b, b"012");
-        assert_eq!(f.seek(SeekFrom::Current(4)).unwrap(), 7);
-        assert_eq!(f.read(&mut b).unwrap(), 3);
-        assert_eq!(&b, b"789");
-        assert_eq!(f.read(&mut b).unwrap(), 0);
-        assert_eq!(f.seek(SeekFrom::End(-2)).unwrap(), 8);
-        assert!(f.seek(SeekFrom::Current(-9)).is_err());
-        assert_eq!(f.seek(SeekFrom::Start(20)).unwrap(), 20);
-        assert_eq!(f.read(&mut b).unwrap(), 0);
-        std::fs::remove_file(&path).unwrap();
     }
 }

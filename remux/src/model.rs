@@ -343,7 +343,8 @@ impl std::error::Error for RemuxError {
 }
 
 impl From<std::io::Error> for RemuxError {
-    /// An error made by [`FileAction::io_on`] becomes the [`RemuxError::File`] it carries.
+    /// An error carrying a [`FileError`] (as the pipeline's writers make them) becomes the
+    /// [`RemuxError::File`] it carries.
     fn from(e: std::io::Error) -> Self {
         if !e.get_ref().is_some_and(|inner| inner.is::<FileError>()) {
             return RemuxError::Io(e);

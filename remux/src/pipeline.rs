@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::files::{BlockWriter, InputFile, PosFile};
+use crate::files::{BlockWriter, InputFile};
 use crate::mkv::MkvDemuxer;
 use crate::mp4::demux::Mp4Demuxer;
 use crate::mp4::track::time_lt;
@@ -21,7 +21,8 @@ use crate::mp4::{
 use crate::output::{Named, OutputFile};
 use crate::track_map::{drop_warning, map_tracks, output_of, with_dropped, TrackMap};
 use crate::{
-    detect, Demuxer, Extent, FileAction, FileNeed, Format, Packet, RemuxError, Track, TrackKind,
+    detect, Demuxer, Extent, FileAction, FileNeed, Format, Packet, RemuxError, SourceReader, Track,
+    TrackKind,
 };
 
 /// What `tgmux remux` was asked for.
@@ -152,7 +153,7 @@ fn open_one(path: &Path, reading: Reading) -> Result<Box<dyn Demuxer>, RemuxErro
         }
         Some(Format::Matroska) => match reading {
             Reading::Index { min } if regular => {
-                let file = PosFile::new(file).map_err(FileAction::Read.on(path))?;
+                let file = SourceReader::new(file);
                 Box::new(MkvDemuxer::index_only(file, min).map_err(|e| read_error(e, path))?)
             }
             // The bytes used for detection go first, then the rest: no reopening, no seeking.

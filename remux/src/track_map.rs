@@ -1,7 +1,7 @@
 //! Which input tracks reach the output: those MP4 can carry, renumbered in input order.
 
 use crate::mp4::track::describe;
-use crate::{Codec, RemuxError, Track};
+use crate::{Codec, RemuxError, Track, TrackKind};
 
 /// Where one input track goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,4 +64,16 @@ pub(crate) fn with_dropped(e: RemuxError, dropped: &[String]) -> RemuxError {
         },
         other => other,
     }
+}
+
+/// The track segments are cut by, as the fragmented muxer picks it: the first video track
+/// MP4 can carry, else the first such audio track.
+pub(crate) fn lead_track(tracks: &[Track]) -> Option<u64> {
+    let kept = |kind| {
+        tracks
+            .iter()
+            .find(move |t| t.kind == kind && !matches!(t.codec, Codec::Unsupported(_)))
+            .map(|t| t.id)
+    };
+    kept(TrackKind::Video).or_else(|| kept(TrackKind::Audio))
 }

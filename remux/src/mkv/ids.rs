@@ -9,6 +9,9 @@ pub(crate) const CRC32: u32 = 0xBF;
 
 pub(crate) const SEGMENT: u32 = 0x1853_8067;
 pub(crate) const SEEK_HEAD: u32 = 0x114D_9B74;
+pub(crate) const SEEK: u32 = 0x4DBB;
+pub(crate) const SEEK_ID: u32 = 0x53AB;
+pub(crate) const SEEK_POSITION: u32 = 0x53AC;
 pub(crate) const INFO: u32 = 0x1549_A966;
 pub(crate) const TRACKS: u32 = 0x1654_AE6B;
 pub(crate) const CLUSTER: u32 = 0x1F43_B675;

@@ -14,6 +14,8 @@ pub(crate) const MAX_EBML_HEADER: u64 = 64 * 1024;
 pub(crate) const MAX_INFO: u64 = 1024 * 1024;
 /// The Tracks element (all TrackEntries with their CodecPrivate).
 pub(crate) const MAX_TRACKS_ELEMENT: u64 = 16 * 1024 * 1024;
+/// A SeekHead larger than this is skipped instead of parsed.
+pub(crate) const MAX_SEEK_HEAD: u64 = 64 * 1024;
 /// Cues larger than this are skipped instead of parsed (the seek index stays empty).
 pub(crate) const MAX_CUES: u64 = 32 * 1024 * 1024;
 /// Number of cue points kept for the seek index.

@@ -47,6 +47,7 @@ mod demuxer;
 mod ebml;
 mod encoding;
 mod ids;
+mod index;
 mod limits;
 mod parser;
 mod time;
@@ -54,4 +55,5 @@ mod tracks;
 
 pub use cues::CuePoint;
 pub use demuxer::MkvDemuxer;
+pub(crate) use index::cluster_index;
 pub use parser::{MkvEvent, MkvParser};

@@ -47,7 +47,7 @@ struct Open {
 }
 
 /// What the parser keeps per track to turn blocks into packets.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TrackState {
     number: u64,
     /// `None` when frames cannot be decoded (encryption, bzlib, lzo): its blocks are skipped.
@@ -99,6 +99,17 @@ pub struct MkvParser {
     open: Vec<Open>,
     segment_seen: bool,
     segment_data_at: u64,
+    /// Where the Segment ends; `None` for unknown size.
+    segment_end: Option<u64>,
+    /// (element id, input offset) from the SeekHead.
+    seeks: Vec<(u32, u64)>,
+    /// Input offset of the first Cluster, once seen.
+    first_cluster: Option<u64>,
+    /// Input offset where the last Cluster closed so far ended.
+    clusters_end: u64,
+    /// Reading one range of Clusters ([`MkvParser::for_range`]): the input may end where the
+    /// Segment goes on, between two Clusters.
+    range: bool,
     timebase: TimeBase,
     info_seen: bool,
     duration_units: Option<f64>,
@@ -147,6 +158,11 @@ impl MkvParser {
             open: Vec::new(),
             segment_seen: false,
             segment_data_at: 0,
+            segment_end: None,
+            seeks: Vec::new(),
+            first_cluster: None,
+            clusters_end: 0,
+            range: false,
             timebase: TimeBase::new(1_000_000),
             info_seen: false,
             duration_units: None,
@@ -228,7 +244,7 @@ impl MkvParser {
         self.buf.len()
     }
 
-    /// Ticks per second of every track's times (see [`super::time`]).
+    /// Ticks per second of every track's times (see the `mkv` module docs).
     pub fn timescale(&self) -> u32 {
         self.timebase.timescale
     }
@@ -253,6 +269,69 @@ impl MkvParser {
     /// write Cues after the Clusters).
     pub fn cues(&self) -> &[CuePoint] {
         &self.cues
+    }
+
+    /// Where the SeekHead says the element `id` is (an input offset), if it says.
+    pub(crate) fn seek_position(&self, id: u32) -> Option<u64> {
+        self.seeks.iter().find(|s| s.0 == id).map(|s| s.1)
+    }
+
+    /// Input offset of the first Cluster, once it has been reached.
+    pub(crate) fn first_cluster(&self) -> Option<u64> {
+        self.first_cluster
+    }
+
+    /// Input offset where the last Cluster closed so far ended.
+    pub(crate) fn clusters_end(&self) -> u64 {
+        self.clusters_end
+    }
+
+    /// Where the Segment ends, `None` for unknown size.
+    pub(crate) fn segment_end(&self) -> Option<u64> {
+        self.segment_end
+    }
+
+    /// The cue points of a Cues element of this file (`body` at input offset `body_at`),
+    /// read elsewhere; malformed entries end the list.
+    pub(crate) fn parse_cues(&self, body: &[u8], body_at: u64) -> Vec<CuePoint> {
+        let mut found = Vec::new();
+        let _ = cues::parse_cues(
+            body,
+            body_at,
+            self.segment_data_at,
+            self.timebase,
+            &mut found,
+        );
+        found
+    }
+
+    /// A parser for one range of this file's Clusters, knowing its tracks (it sends no
+    /// Tracks event): the bytes pushed start at `offset`, where a Cluster starts, and may end
+    /// where any Cluster ends (the end of input is then [`MkvEvent::End`], not truncation).
+    /// Needs the Tracks event to have been returned.
+    pub(crate) fn for_range(&self, offset: u64) -> MkvParser {
+        let mut p = MkvParser::new();
+        p.buf_at = offset;
+        p.stage = Stage::Body;
+        p.open = vec![Open {
+            id: ids::SEGMENT,
+            end: self.segment_end,
+        }];
+        p.segment_seen = true;
+        p.segment_data_at = self.segment_data_at;
+        p.segment_end = self.segment_end;
+        p.range = true;
+        p.timebase = self.timebase;
+        p.info_seen = true;
+        p.duration_units = self.duration_units;
+        p.entries = self.entries.clone();
+        p.tracks = self.tracks.clone();
+        for t in &mut p.tracks {
+            t.seen = false;
+        }
+        p.tracks_sent = true;
+        p.cluster_at = offset;
+        p
     }
 
     /// The next event: `Ok(None)` means "push more bytes (or call finish)". After an error
@@ -306,7 +385,12 @@ impl MkvParser {
             });
         }
         let pos = self.buf_at;
-        let sized_open = self.open.iter().any(|o| o.end.is_some_and(|e| e > pos));
+        // A range of Clusters ends where the Segment goes on.
+        let sized_open = self
+            .open
+            .iter()
+            .filter(|o| !(self.range && o.id == ids::SEGMENT))
+            .any(|o| o.end.is_some_and(|e| e > pos));
         if self.skip > 0 || !self.buf.is_empty() || sized_open || !self.segment_seen {
             return Err(RemuxError::Truncated { at: end });
         }
@@ -475,6 +559,7 @@ impl MkvParser {
                 }
                 self.segment_seen = true;
                 self.segment_data_at = pos + h.len as u64;
+                self.segment_end = h.size.map(|s| self.segment_data_at + s);
                 self.enter(h);
                 Ok(Step::Continue)
             }
@@ -490,6 +575,7 @@ impl MkvParser {
         match h.id {
             ids::CLUSTER => {
                 self.send_tracks()?;
+                self.first_cluster.get_or_insert(self.buf_at);
                 self.cluster_at = self.buf_at;
                 self.cluster_timestamp = None;
                 self.enter(h);
@@ -514,6 +600,15 @@ impl MkvParser {
                         self.send_tracks()?;
                     }
                 }
+                Ok(Step::Continue)
+            }
+            ids::SEEK_HEAD if h.size.is_some_and(|s| s <= limits::MAX_SEEK_HEAD) => {
+                let Some((body, at)) = self.take_element(h, limits::MAX_SEEK_HEAD, "SeekHead")?
+                else {
+                    return Ok(Step::NeedMore);
+                };
+                // The index is a hint: a malformed SeekHead is ignored, not fatal.
+                let _ = cues::parse_seek_head(&body, at, self.segment_data_at, &mut self.seeks);
                 Ok(Step::Continue)
             }
             ids::CUES if h.size.is_some_and(|s| s <= limits::MAX_CUES) => {
@@ -757,6 +852,9 @@ impl MkvParser {
             self.close_group()?;
         }
         let closes_segment = self.open[i..].iter().any(|o| o.id == ids::SEGMENT);
+        if self.open[i..].iter().any(|o| o.id == ids::CLUSTER) {
+            self.clusters_end = self.buf_at;
+        }
         let only_group = self.open[i..].iter().all(|o| o.id == ids::BLOCK_GROUP);
         self.open.truncate(i);
         if !only_group {
@@ -776,6 +874,9 @@ impl MkvParser {
             ));
         }
         self.send_tracks()?;
+        if self.open.iter().any(|o| o.id == ids::CLUSTER) {
+            self.clusters_end = self.buf_at;
+        }
         self.open.clear();
         self.stage = Stage::Ended;
         Ok(())

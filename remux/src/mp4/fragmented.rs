@@ -111,6 +111,24 @@ impl FragmentedMuxer {
         }
     }
 
+    /// A muxer for a later part of the same input (an HLS segment), once this one has
+    /// written its init segment: it writes fragments only, with this one's sample entries,
+    /// dropped tracks and time origin, numbered from `sequence + 1`. Decode times and text
+    /// gaps are derived afresh from its own packets, as for an input that starts with them.
+    pub fn continuation(&self, sequence: u32) -> FragmentedMuxer {
+        let tracks: Vec<Track> = self.tracks.iter().map(|t| t.track.clone()).collect();
+        let mut next = FragmentedMuxer::new(tracks, self.opts);
+        for (t, from) in next.tracks.iter_mut().zip(&self.tracks) {
+            t.entry.clone_from(&from.entry);
+            t.dropped = from.dropped;
+        }
+        next.init_done = self.init_done;
+        next.origin.clone_from(&self.origin);
+        next.dts_shift.clone_from(&self.dts_shift);
+        next.sequence = sequence;
+        next
+    }
+
     /// Warnings (dropped tracks) collected so far; drained.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
