@@ -147,7 +147,9 @@ impl SegmentIndex {
         Ok(index)
     }
 
-    /// The output tracks (those MP4 can carry, renumbered from 1 in input order).
+    /// The output tracks (those MP4 can carry, renumbered from 1 in input order). One the
+    /// init segment could not describe (e.g. subtitles with no packet in the first segment)
+    /// is listed but dropped: see [`SegmentIndex::warnings`].
     pub fn tracks(&self) -> &[Track] {
         &self.tracks
     }
