@@ -6,12 +6,12 @@ mod mkv_util;
 
 use mkv_util::ebml::*;
 use mkv_util::*;
-use tgmux::remux::mkv::{MkvDemuxer, MkvEvent};
+use tgmux::remux::mkv::{MkvEvent, MkvParser};
 use tgmux::remux::RemuxError;
 
 /// Runs the demuxer over `data` in one push; returns the events or the error.
 fn demux_all(data: &[u8]) -> Result<Vec<MkvEvent>, RemuxError> {
-    let mut d = MkvDemuxer::new();
+    let mut d = MkvParser::new();
     d.push(data);
     d.finish();
     let mut out = Vec::new();
@@ -167,7 +167,7 @@ fn limits_and_structure_errors() {
     assert!(matches!(demux_all(&f), Err(RemuxError::Malformed { .. })));
 
     // Errors are sticky.
-    let mut d = MkvDemuxer::new();
+    let mut d = MkvParser::new();
     d.push(b"garbage!");
     assert!(d.poll().is_err());
     assert!(d.poll().is_err());
@@ -226,7 +226,7 @@ fn fuzz_corpus_replays_cleanly() {
             continue;
         };
         let sizes = [1usize, 2, 3, 7, 16, 100, 4096, usize::MAX];
-        let mut d = MkvDemuxer::new();
+        let mut d = MkvParser::new();
         let (mut pos, mut k, mut polls) = (0, seed as usize, 0);
         if data.is_empty() {
             d.finish();

@@ -60,7 +60,7 @@ fn synthetic_sized_and_live() {
         let r = demux_chunked(&data).unwrap();
         check_structure(&r);
         // Byte-at-a-time gives the same result.
-        let mut d = tgmux::remux::mkv::MkvDemuxer::new();
+        let mut d = tgmux::remux::mkv::MkvParser::new();
         let (mut n, mut ends) = (0, 0);
         let mut count = |ev| match ev {
             tgmux::remux::mkv::MkvEvent::Packet(_) => n += 1,
@@ -102,7 +102,7 @@ fn synthetic_against_ffprobe() {
 #[test]
 fn buffers_one_block_not_a_cluster() {
     use mkv_util::ebml::*;
-    use tgmux::remux::mkv::{MkvDemuxer, MkvEvent};
+    use tgmux::remux::mkv::{MkvEvent, MkvParser};
     let info = el(0x1549_A966, &uint(0x2AD7B1, 1_000_000));
     let tracks = el(
         0x1654_AE6B,
@@ -132,7 +132,7 @@ fn buffers_one_block_not_a_cluster() {
         ));
     }
     let data = cat(&[header("matroska"), el_sized(0x1853_8067, &body, None)]);
-    let mut d = MkvDemuxer::new();
+    let mut d = MkvParser::new();
     let mut chunks = data.chunks(64 * 1024);
     let (mut max, mut packets, mut keys) = (0, 0, 0);
     loop {

@@ -8,229 +8,19 @@
 //!
 //! Without ffmpeg/mkvmerge the tests skip with a note, except under `CI=true` where they fail.
 
+mod remux_util;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use remux_util::*;
+use tgmux::remux::pipeline::Reading;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tgmux");
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// True when the oracles are installed; otherwise skip (or fail under CI=true).
-fn oracles() -> bool {
-    let missing: Vec<&str> = ["ffmpeg", "ffprobe", "mkvmerge"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("oracle missing under CI=true: {missing:?} (scripts/test installs ffmpeg and mkvtoolnix)");
-    }
-    eprintln!("note: skipping remux oracle test, missing {missing:?}");
-    false
-}
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh temp dir for one case (removed on success).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "tgmux-remux-{}-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed),
-            name
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// Run a command to completion with a time limit; returns (status ok, stdout, stderr).
-fn run(cmd: &mut Command, limit: Duration) -> (bool, Vec<u8>, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut out, &mut v).ok();
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut err, &mut v).ok();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = t_out.join().unwrap();
-    let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
-    match status {
-        Some(s) => (s.success(), stdout, stderr),
-        None => panic!("timed out after {limit:?}: {cmd:?}"),
-    }
-}
-
-/// Run a generator command (ffmpeg/mkvmerge); panics with its stderr on failure.
-fn gen(args: &[&str]) {
-    let (ok, _, err) = run(
-        Command::new(args[0]).args(&args[1..]),
-        Duration::from_secs(120),
-    );
-    assert!(ok, "generator failed: {args:?}\n{err}");
-}
-
-fn ffmpeg(dir: &TempDir, args: &str, out: &str) -> PathBuf {
-    let path = dir.path(out);
-    let mut full = vec!["ffmpeg", "-v", "error", "-y"];
-    full.extend(args.split_whitespace());
-    let p = path.to_string_lossy().into_owned();
-    full.push(&p);
-    gen(&full);
-    path
-}
-
-const VIDEO: &str = "-f lavfi -i testsrc=size=160x120:rate=25:duration=1.2";
-const AUDIO: &str = "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=1.2";
-/// Two-second inputs where the fragment count matters.
-const VIDEO2: &str = "-f lavfi -i testsrc=size=160x120:rate=25:duration=2";
-const AUDIO2: &str = "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=2";
-
-/// One packet line of framemd5.
-#[derive(Debug)]
-struct Pkt {
-    pts: i64,
-    md5: String,
-}
-
-/// (time base, packets) of one stream.
-fn framemd5(file: &Path, stream: usize) -> (f64, Vec<Pkt>) {
-    let (ok, out, err) = run(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(file)
-            .args([
-                "-map",
-                &format!("0:{stream}"),
-                "-c",
-                "copy",
-                "-f",
-                "framemd5",
-                "-",
-            ]),
-        Duration::from_secs(60),
-    );
-    assert!(
-        ok,
-        "framemd5 of {} stream {stream} failed: {err}",
-        file.display()
-    );
-    let text = String::from_utf8_lossy(&out);
-    let mut tb = 0.0;
-    let mut pkts = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("#tb 0: ") {
-            let (n, d) = rest.trim().split_once('/').unwrap();
-            tb = n.parse::<f64>().unwrap() / d.parse::<f64>().unwrap();
-        } else if !line.starts_with('#') && !line.trim().is_empty() {
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            pkts.push(Pkt {
-                pts: f[2].parse().unwrap(),
-                md5: f[5].to_string(),
-            });
-        }
-    }
-    (tb, pkts)
-}
-
-/// Indices and types ("video"/"audio"/"subtitle") of the streams of a file.
-fn streams(file: &Path) -> Vec<(usize, String)> {
-    let (ok, out, err) = run(
-        Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-show_entries",
-                "stream=index,codec_type",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(file),
-        Duration::from_secs(30),
-    );
-    assert!(
-        ok && err.trim().is_empty(),
-        "ffprobe rejected {}: {err}",
-        file.display()
-    );
-    String::from_utf8_lossy(&out)
-        .lines()
-        .filter_map(|l| {
-            // ffprobe may append empty fields ("1,audio,"): take the first two.
-            let mut f = l.split(',');
-            let i = f.next()?.trim().parse().ok()?;
-            Some((i, f.next()?.trim().to_string()))
-        })
-        .collect()
-}
-
-fn av(streams: &[(usize, String)]) -> Vec<usize> {
-    streams
-        .iter()
-        .filter(|(_, t)| t == "video" || t == "audio")
-        .map(|(i, _)| *i)
-        .collect()
-}
-
 /// Remux `inputs` both ways and judge each output against the inputs.
-use tgmux::remux::pipeline::Reading;
-
 fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize) {
-    // Input A/V streams in input order.
-    let mut in_streams = Vec::new();
-    for input in inputs {
-        for i in av(&streams(input)) {
-            in_streams.push((input.clone(), i));
-        }
-    }
     // Faststart's first pass reads sizes and times only, seeking over payloads: its layout
     // (the whole ftyp + moov) must be that of a full read.
     let plan = |reading| {
@@ -261,10 +51,7 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
         "{name}: copying payloads changes the output"
     );
     // The input side of every comparison, computed once for both outputs.
-    let expected: Vec<(f64, Vec<Pkt>)> = in_streams
-        .iter()
-        .map(|(input, i)| framemd5(input, *i))
-        .collect();
+    let expected = av_packets(inputs);
     for fragmented in [false, true] {
         let out = dir.path(if fragmented {
             "out-frag.mp4"
@@ -311,49 +98,12 @@ fn check(name: &str, dir: &TempDir, inputs: &[PathBuf], expect_subtitles: usize)
                 );
             }
         }
-        let out_streams = streams(&out);
-        let (ok, _, err) = run(
-            Command::new("ffmpeg")
-                .args(["-v", "error", "-i"])
-                .arg(&out)
-                .args(["-f", "null", "-"]),
-            Duration::from_secs(60),
+        judge(
+            &format!("{name} ({mode})"),
+            &out,
+            &expected,
+            expect_subtitles,
         );
-        assert!(
-            ok && err.trim().is_empty(),
-            "{name} ({mode}): ffmpeg decode reported: {err}"
-        );
-        let subs = out_streams.iter().filter(|(_, t)| t == "subtitle").count();
-        assert_eq!(subs, expect_subtitles, "{name} ({mode}): subtitle streams");
-        let out_av = av(&out_streams);
-        assert_eq!(
-            out_av.len(),
-            in_streams.len(),
-            "{name} ({mode}): A/V stream count"
-        );
-        let mut shift: Option<f64> = None;
-        for (n, (tb_in, a)) in expected.iter().enumerate() {
-            let tb_in = *tb_in;
-            let (tb_out, b) = framemd5(&out, out_av[n]);
-            assert_eq!(
-                a.len(),
-                b.len(),
-                "{name} ({mode}): packet count of stream {n}"
-            );
-            let tol = tb_in.max(tb_out).max(0.001) * 1.01;
-            for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-                assert_eq!(
-                    p.md5, q.md5,
-                    "{name} ({mode}): stream {n} packet {k} differs"
-                );
-                let d = q.pts as f64 * tb_out - p.pts as f64 * tb_in;
-                let s = *shift.get_or_insert(d);
-                assert!(
-                    (d - s).abs() <= tol,
-                    "{name} ({mode}): stream {n} packet {k}: pts shift {d:.6}s, other packets {s:.6}s"
-                );
-            }
-        }
     }
 }
 
@@ -602,24 +352,6 @@ fn malformed_inputs_give_clean_errors() {
         );
         assert!(!err.contains("panicked"), "cut at {cut}: {err}");
     }
-}
-
-fn mkvmerge(dir: &TempDir, args: &str, out: &str) -> PathBuf {
-    let path = dir.path(out);
-    let p = path.to_string_lossy().into_owned();
-    let owned: Vec<String> = args
-        .split_whitespace()
-        .map(|s| match s.strip_prefix('@') {
-            Some(f) => dir.path(f).to_string_lossy().into_owned(),
-            None => s.to_string(),
-        })
-        .collect();
-    let mut cmd = Command::new("mkvmerge");
-    cmd.args(["-q", "-o", &p]).args(&owned);
-    // mkvmerge exits 1 on warnings: judge by the output file.
-    let (_, _, err) = run(&mut cmd, Duration::from_secs(120));
-    assert!(path.exists(), "mkvmerge failed: {args}\n{err}");
-    path
 }
 
 const H264: &str = "-c:v libx264 -bf 2 -g 12";

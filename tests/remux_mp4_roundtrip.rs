@@ -7,7 +7,7 @@ use tgmux::remux::mp4::demux::Mp4Demuxer;
 use tgmux::remux::mp4::{
     EntryOptions, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
 };
-use tgmux::remux::{Codec, Packet, Track, TrackKind};
+use tgmux::remux::{Codec, Demuxer, Packet, Track, TrackKind};
 
 /// Deterministic pseudo-random bytes (xorshift64*).
 struct Rng(u64);

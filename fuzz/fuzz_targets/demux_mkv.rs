@@ -5,14 +5,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tgmux::remux::mkv::{MkvDemuxer, MkvEvent};
+use tgmux::remux::mkv::{MkvEvent, MkvParser};
 
 fuzz_target!(|input: &[u8]| {
     // The first byte picks the chunk sizes; the rest is the file.
     let Some((&seed, data)) = input.split_first() else { return };
     let sizes = [1usize, 2, 3, 7, 16, 100, 4096, usize::MAX];
     let index = seed & 0x80 != 0;
-    let mut d = if index { MkvDemuxer::index_only(0) } else { MkvDemuxer::new() };
+    let mut d = if index { MkvParser::index_only(0) } else { MkvParser::new() };
     let mut pos = 0;
     let mut k = seed as usize;
     let mut polls = 0usize;

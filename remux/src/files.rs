@@ -1,56 +1,48 @@
-//! File helpers of the pipeline: positional reads for the index-only Matroska reader, and
-//! the block writer that copies payloads from input files to the output for faststart's
-//! second pass and fragmented output to a file. Both exist to save system calls and copies:
-//! the reader jumps over thousands of payloads, and the writer reads runs of payloads
-//! straight into its output buffer.
+//! The block writer that copies payloads from input files to the output for faststart's
+//! second pass and fragmented output to a file: it saves system calls and copies by reading
+//! runs of payloads straight into its output buffer. (The index-only Matroska reader's
+//! positional reads, its other half, are [`crate::SourceReader`].)
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::Extent;
+use crate::{Extent, FileAction, RemuxError};
 
-/// A file read with positional reads (`pread`): seeking only moves a counter, so a reader
-/// that skips a payload pays no system call for it.
+/// An input file the [`BlockWriter`] copies payloads from, with its name: a failed read says
+/// which file it was.
 #[derive(Debug)]
-pub struct PosFile {
+pub(crate) struct InputFile {
     file: File,
-    pos: u64,
-    len: u64,
+    path: PathBuf,
 }
 
-impl PosFile {
-    /// Read `file` from its start; `len` is its length now.
-    pub fn new(file: File) -> std::io::Result<PosFile> {
-        let len = file.metadata()?.len();
-        Ok(PosFile { file, pos: 0, len })
+impl InputFile {
+    /// Opens `path` for reading.
+    pub(crate) fn open(path: &Path) -> Result<InputFile, RemuxError> {
+        let file = File::open(path).map_err(FileAction::Open.on(path))?;
+        Ok(InputFile {
+            file,
+            path: path.to_path_buf(),
+        })
     }
-}
 
-impl Read for PosFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for PosFile {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let pos = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-        };
-        self.pos = pos.ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            )
-        })?;
-        Ok(self.pos)
+    /// Fills `buf` from `offset`. An error names the file; a file shorter than that is
+    /// reported as having changed since it was indexed.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.file.read_exact_at(buf, offset).map_err(|e| {
+            let e = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "input file shorter than when it was indexed (changed while remuxing?)",
+                ),
+                _ => e,
+            };
+            FileAction::Read.io_on(&self.path, e)
+        })
     }
 }
 
@@ -62,7 +54,7 @@ impl Seek for PosFile {
 /// speed of `cp` in some states of the machine and 2.5 to 3 times slower in others (after an
 /// ffmpeg run, for one); 128 KiB blocks ran at `cp` speed in all of them. `dd` shows the same
 /// cliff between `bs=512K` and `bs=1M`.
-pub const BLOCK: usize = 128 << 10;
+pub(crate) const BLOCK: usize = 128 << 10;
 
 /// A block's buffer holds this much more than [`BLOCK`]: the gaps that one read covers
 /// before they are cut out.
@@ -88,7 +80,7 @@ const MAX_GAP: u64 = 4 << 10;
 /// input shorter than its index said) surfaces at a later call or at [`BlockWriter::finish`];
 /// an error from the output surfaces at the next block sent or at `finish`.
 #[derive(Debug)]
-pub struct BlockWriter<'a, W: Write + Send + 'static = File> {
+pub(crate) struct BlockWriter<'a, W: Write + Send + 'static> {
     out: BlockThread<W>,
     buf: Box<[u8]>,
     /// Bytes of `buf` in use (read or copied in), excluding the pending read.
@@ -102,7 +94,7 @@ pub struct BlockWriter<'a, W: Write + Send + 'static = File> {
 
 #[derive(Debug)]
 struct PendingRead<'a> {
-    src: &'a File,
+    src: &'a InputFile,
     offset: u64,
     at: usize,
     len: usize,
@@ -118,7 +110,7 @@ impl PendingRead<'_> {
 
 impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     /// Write to `out` (a file: from its current position).
-    pub fn new(out: W) -> BlockWriter<'a, W> {
+    pub(crate) fn new(out: W) -> BlockWriter<'a, W> {
         BlockWriter {
             out: BlockThread::start(out),
             buf: new_buffer(),
@@ -129,7 +121,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     }
 
     /// Appends `extent` of `src`.
-    pub fn put_extent(&mut self, src: &'a File, extent: Extent) -> std::io::Result<()> {
+    pub(crate) fn put_extent(&mut self, src: &'a InputFile, extent: Extent) -> std::io::Result<()> {
         let (mut offset, mut left) = (extent.offset, extent.len);
         while left > 0 {
             if let Some(p) = &mut self.pending {
@@ -178,7 +170,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
             return Ok(());
         };
         let end = p.at + p.len;
-        read_exact_at(p.src, &mut self.buf[p.at..end], p.offset)?;
+        p.src.read_exact_at(&mut self.buf[p.at..end], p.offset)?;
         let mut to = p.at;
         let mut from = p.at;
         for (at, len) in self.cuts.drain(..) {
@@ -200,7 +192,7 @@ impl<'a, W: Write + Send + 'static> BlockWriter<'a, W> {
     }
 
     /// Writes what is buffered and returns the output.
-    pub fn finish(mut self) -> std::io::Result<W> {
+    pub(crate) fn finish(mut self) -> std::io::Result<W> {
         self.read_pending()?;
         self.write_block()?;
         self.out.finish()
@@ -298,17 +290,6 @@ impl<W> Drop for BlockThread<W> {
     }
 }
 
-/// `read_exact_at`, with a short input reported as the input having changed.
-fn read_exact_at(src: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    src.read_exact_at(buf, offset).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "input file shorter than when it was indexed (changed while remuxing?)",
-        ),
-        _ => e,
-    })
-}
-
 impl<W: Write + Send + 'static> Write for BlockWriter<'_, W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.read_pending()?;
@@ -352,7 +333,7 @@ mod tests {
         for (p, d) in paths.iter().zip(&inputs) {
             std::fs::write(p, d).unwrap();
         }
-        let srcs: Vec<File> = paths.iter().map(|p| File::open(p).unwrap()).collect();
+        let srcs: Vec<InputFile> = paths.iter().map(|p| InputFile::open(p).unwrap()).collect();
         let out_path = scratch("bw-out");
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move |n: u64| {
@@ -419,7 +400,7 @@ mod tests {
         }
         let a = scratch("bw-blocks-in");
         std::fs::write(&a, vec![7u8; 1 << 20]).unwrap();
-        let src = File::open(&a).unwrap();
+        let src = InputFile::open(&a).unwrap();
         let mut w = BlockWriter::new(Sizes::default());
         for i in 0..300u64 {
             w.write_all(&[1, 2, 3]).unwrap();
@@ -469,7 +450,7 @@ mod tests {
     fn block_writer_reports_an_input_shorter_than_its_index() {
         let (a, b) = (scratch("bw-short-in"), scratch("bw-short-out"));
         std::fs::write(&a, vec![1u8; 1000]).unwrap();
-        let src = File::open(&a).unwrap();
+        let src = InputFile::open(&a).unwrap();
         let mut w = BlockWriter::new(File::create(&b).unwrap());
         w.put_extent(
             &src,
@@ -489,30 +470,10 @@ mod tests {
         .unwrap();
         let e = w.finish().unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
-        assert!(
-            e.to_string().contains("shorter than when it was indexed"),
-            "{e}"
-        );
+        let e = e.to_string();
+        assert!(e.contains("shorter than when it was indexed"), "{e}");
+        assert!(e.contains(&format!("cannot read {}", a.display())), "{e}");
         std::fs::remove_file(&a).unwrap();
         std::fs::remove_file(&b).unwrap();
-    }
-
-    #[test]
-    fn reads_and_seeks_like_a_file() {
-        let path = std::env::temp_dir().join(format!("tgmux-posfile-{}", std::process::id()));
-        std::fs::write(&path, b"0123456789").unwrap();
-        let mut f = PosFile::new(File::open(&path).unwrap()).unwrap();
-        let mut b = [0u8; 3];
-        f.read_exact(&mut b).unwrap();
-        assert_eq!(&b, b"012");
-        assert_eq!(f.seek(SeekFrom::Current(4)).unwrap(), 7);
-        assert_eq!(f.read(&mut b).unwrap(), 3);
-        assert_eq!(&b, b"789");
-        assert_eq!(f.read(&mut b).unwrap(), 0);
-        assert_eq!(f.seek(SeekFrom::End(-2)).unwrap(), 8);
-        assert!(f.seek(SeekFrom::Current(-9)).is_err());
-        assert_eq!(f.seek(SeekFrom::Start(20)).unwrap(), 20);
-        assert_eq!(f.read(&mut b).unwrap(), 0);
-        std::fs::remove_file(&path).unwrap();
     }
 }

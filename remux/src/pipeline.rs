@@ -4,41 +4,26 @@
 //! fragmented (one streaming pass) muxer.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::files::{BlockWriter, PosFile};
-use super::mkv_input::MkvInput;
-use super::mp4::demux::Mp4Demuxer;
-use super::mp4::fragmented::FragmentOut;
-use super::mp4::track::{codec_name, time_lt};
-use super::mp4::{
-    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentedMuxer,
+use crate::files::{BlockWriter, InputFile};
+use crate::mkv::MkvDemuxer;
+use crate::mp4::demux::Mp4Demuxer;
+use crate::mp4::track::time_lt;
+use crate::mp4::{
+    EntryOptions, FaststartHeader, FaststartPlan, FaststartWriter, FragmentOptions, FragmentOut,
+    FragmentedMuxer,
 };
-use super::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
-
-/// Container formats we read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// EBML magic 1A 45 DF A3.
-    Matroska,
-    /// An ISO BMFF / QuickTime box first (ftyp, moov, mdat, wide, free, skip).
-    Mp4,
-}
-
-/// Detect the format from the first bytes (at least 8 for MP4).
-pub fn detect(head: &[u8]) -> Option<Format> {
-    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        return Some(Format::Matroska);
-    }
-    match head.get(4..8) {
-        Some(b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip") => Some(Format::Mp4),
-        _ => None,
-    }
-}
+use crate::output::{Named, OutputFile};
+use crate::track_map::{drop_warning, map_tracks, output_of, with_dropped, TrackMap};
+use crate::{
+    detect, Demuxer, Extent, FileAction, FileNeed, Format, Packet, RemuxError, SourceReader, Track,
+    TrackKind,
+};
 
 /// What `tgmux remux` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -54,23 +39,6 @@ pub struct RemuxOptions {
     /// output is the same for every value; tests use 0 and `usize::MAX` to take either path
     /// everywhere.
     pub copy_min: Option<usize>,
-}
-
-enum Demux {
-    Mp4(Mp4Demuxer<File>),
-    Mkv(Box<MkvInput<Box<dyn Read>>>),
-    /// Index-only (faststart pass 1): payloads may be left unread.
-    MkvIndex(Box<MkvInput<PosFile>>),
-}
-
-impl Demux {
-    fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
-        match self {
-            Demux::Mp4(d) => d.next_packet(),
-            Demux::Mkv(d) => d.next_packet(),
-            Demux::MkvIndex(d) => d.next_packet(),
-        }
-    }
 }
 
 /// How the inputs are read.
@@ -91,10 +59,14 @@ pub enum Reading {
 /// straight into its output buffer, runs of neighbouring payloads with one `pread`.
 const COPY_MIN: usize = 0;
 
+/// One open input of a remux, with the next packet it will give.
 struct Input {
-    demux: Demux,
-    /// Input track id -> (output index, timescale); `None` for dropped tracks.
-    map: Vec<(u64, Option<usize>, u32)>,
+    /// Its name (`-`: standard input), for errors.
+    path: PathBuf,
+    demux: Box<dyn Demuxer>,
+    /// Where each of its tracks goes.
+    map: Vec<TrackMap>,
+    /// Its next packet of a track that is kept.
     lookahead: Option<Packet>,
     done: bool,
 }
@@ -102,14 +74,14 @@ struct Input {
 impl Input {
     fn fill(&mut self) -> Result<(), RemuxError> {
         while self.lookahead.is_none() && !self.done {
-            match self.demux.next_packet()? {
+            match self
+                .demux
+                .next_packet()
+                .map_err(|e| read_error(e, &self.path))?
+            {
                 None => self.done = true,
                 Some(p) => {
-                    if self
-                        .map
-                        .iter()
-                        .any(|(id, out, _)| *id == p.track && out.is_some())
-                    {
+                    if output_of(&self.map, p.track).is_some() {
                         self.lookahead = Some(p);
                     }
                 }
@@ -118,125 +90,130 @@ impl Input {
         Ok(())
     }
 
+    /// The merge key of the lookahead packet: its decode (else presentation) time and
+    /// timescale.
     fn time(&self) -> Option<(i64, u32)> {
         let p = self.lookahead.as_ref()?;
         let ts = self
             .map
             .iter()
-            .find(|m| m.0 == p.track)
-            .map_or(1000, |m| m.2);
+            .find(|m| m.input_id == p.track)
+            .map_or(1000, |m| m.timescale);
         Some((p.dts.unwrap_or(p.pts), ts))
     }
 }
 
 /// All inputs of one remux, merged.
-pub struct Inputs {
+struct Inputs {
     inputs: Vec<Input>,
     /// The output tracks (ids renumbered 1..), in input order.
-    pub tracks: Vec<Track>,
+    tracks: Vec<Track>,
     /// One-line warnings about dropped tracks.
-    pub warnings: Vec<String>,
-}
-
-impl std::fmt::Debug for Inputs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inputs")
-            .field("tracks", &self.tracks)
-            .finish()
-    }
+    warnings: Vec<String>,
+    /// The input tracks dropped, as `track N (CODEC)`.
+    dropped: Vec<String>,
 }
 
 /// Open one input. `-` is standard input. Matroska is read as a stream (pipes work), or
 /// index-only from a regular file for [`Reading::Index`]; MP4/MOV needs a regular file because
-/// its index may sit at the end.
-fn open_one(path: &Path, reading: Reading) -> Result<(Demux, Vec<Track>), RemuxError> {
-    let stdin = path.as_os_str() == "-";
-    let mut file = if stdin {
-        File::open("/dev/stdin")?
+/// its index may sit at the end. I/O errors name the file.
+fn open_one(path: &Path, reading: Reading) -> Result<Box<dyn Demuxer>, RemuxError> {
+    let name = if path.as_os_str() == "-" {
+        Path::new("/dev/stdin")
     } else {
-        File::open(path)?
+        path
     };
+    let mut file = File::open(name).map_err(FileAction::Open.on(path))?;
     let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     let mut head = vec![0u8; 16];
     let mut n = 0;
     while n < head.len() {
-        let got = file.read(&mut head[n..])?;
+        let got = file
+            .read(&mut head[n..])
+            .map_err(FileAction::Read.on(path))?;
         if got == 0 {
             break;
         }
         n += got;
     }
     head.truncate(n);
-    match detect(&head) {
+    let demux: Box<dyn Demuxer> = match detect(&head) {
         Some(Format::Mp4) => {
             if !regular {
-                return Err(RemuxError::Unsupported(
-                    "MP4/MOV input from a pipe (its index may be at the end): save it to a file first".into(),
-                ));
+                return Err(RemuxError::NeedsFile {
+                    path: path.to_path_buf(),
+                    why: FileNeed::Mp4Index,
+                });
             }
-            let mut d = Mp4Demuxer::open(File::open(path)?)?;
+            let mut d = Mp4Demuxer::open(file).map_err(|e| read_error(e, path))?;
             if let Reading::Index { min } = reading {
                 d.omit_payloads(min);
             }
-            let tracks = d.tracks().to_vec();
-            Ok((Demux::Mp4(d), tracks))
+            Box::new(d)
         }
-        Some(Format::Matroska) if regular && reading != Reading::Full => {
-            let min = match reading {
-                Reading::Index { min } => min,
-                Reading::Full => usize::MAX,
-            };
-            let (d, tracks) = MkvInput::open_index(PosFile::new(file)?, min)?;
-            Ok((Demux::MkvIndex(Box::new(d)), tracks))
-        }
-        Some(Format::Matroska) => {
+        Some(Format::Matroska) => match reading {
+            Reading::Index { min } if regular => {
+                let file = SourceReader::new(file);
+                Box::new(MkvDemuxer::index_only(file, min).map_err(|e| read_error(e, path))?)
+            }
             // The bytes used for detection go first, then the rest: no reopening, no seeking.
-            let reader: Box<dyn Read> = Box::new(std::io::Cursor::new(head).chain(file));
-            let (d, tracks) = MkvInput::open(reader)?;
-            Ok((Demux::Mkv(Box::new(d)), tracks))
-        }
-        None => Err(RemuxError::UnknownFormat),
+            _ => {
+                let stream = std::io::Cursor::new(head).chain(file);
+                Box::new(MkvDemuxer::open(stream).map_err(|e| read_error(e, path))?)
+            }
+        },
+        None => return Err(RemuxError::UnknownFormat),
+    };
+    Ok(demux)
+}
+
+/// An I/O error of a demuxer reading `path`, named.
+fn read_error(e: RemuxError, path: &Path) -> RemuxError {
+    match e {
+        RemuxError::Io(io) => FileAction::Read.on(path)(io),
+        other => other,
     }
 }
 
-/// True when every input can be read twice (faststart's two passes).
-fn all_regular_files(paths: &[PathBuf]) -> bool {
-    paths
-        .iter()
-        .all(|p| p.as_os_str() != "-" && std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(true))
+/// Checks every input before anything is read or written: it exists and is not a directory,
+/// and, if `need` says so, it is a regular file (not `-`, a pipe or a device).
+fn check_inputs(paths: &[PathBuf], need: Option<FileNeed>) -> Result<(), RemuxError> {
+    for path in paths {
+        let regular = if path.as_os_str() == "-" {
+            false
+        } else {
+            let m = std::fs::metadata(path).map_err(FileAction::Open.on(path))?;
+            if m.is_dir() {
+                return Err(FileAction::Open.on(path)(ErrorKind::IsADirectory.into()));
+            }
+            m.is_file()
+        };
+        if let (Some(why), false) = (need, regular) {
+            return Err(RemuxError::NeedsFile {
+                path: path.clone(),
+                why,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// True when `path` is a regular file (not `-`).
+fn is_regular_file(path: &Path) -> bool {
+    path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 impl Inputs {
-    /// Open every input and plan the output tracks.
-    pub fn open(paths: &[PathBuf]) -> Result<Inputs, RemuxError> {
-        Self::open_with(paths, Reading::Full)
-    }
-
-    /// [`Inputs::open`], choosing how the inputs are read.
-    pub fn open_with(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
+    /// Open every input, read as `reading` says, and plan the output tracks.
+    fn open(paths: &[PathBuf], reading: Reading) -> Result<Inputs, RemuxError> {
         let mut inputs = Vec::new();
         let mut tracks = Vec::new();
-        let mut warnings = Vec::new();
+        let mut dropped = Vec::new();
         for path in paths {
-            let (demux, in_tracks) = open_one(path, reading).map_err(|e| with_path(e, path))?;
-            let mut map = Vec::new();
-            for t in in_tracks {
-                let ts = t.timescale.max(1);
-                if let Codec::Unsupported(_) = t.codec {
-                    warnings.push(format!(
-                        "dropping track {} ({}): MP4 output cannot carry it",
-                        t.id,
-                        codec_name(&t.codec)
-                    ));
-                    map.push((t.id, None, ts));
-                    continue;
-                }
-                let mut out = t.clone();
-                out.id = tracks.len() as u64 + 1;
-                map.push((t.id, Some(tracks.len()), ts));
-                tracks.push(out);
-            }
+            let demux = open_one(path, reading)?;
+            let map = map_tracks(demux.tracks(), &mut tracks, &mut dropped);
             inputs.push(Input {
+                path: path.clone(),
                 demux,
                 map,
                 lookahead: None,
@@ -244,25 +221,31 @@ impl Inputs {
             });
         }
         if !tracks.iter().any(|t| t.kind != TrackKind::Subtitle) {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks { dropped });
         }
         Ok(Inputs {
             inputs,
             tracks,
-            warnings,
+            warnings: dropped.iter().map(|d| drop_warning(d)).collect(),
+            dropped,
         })
     }
 
+    /// A muxer's error, naming the tracks dropped on opening too (see [`with_dropped`]).
+    fn explain(&self, e: RemuxError) -> RemuxError {
+        with_dropped(e, &self.dropped)
+    }
+
     /// Which input (index into the paths given to `open`) output track `idx` comes from.
-    pub fn input_of(&self, idx: usize) -> Option<usize> {
+    fn input_of(&self, idx: usize) -> Option<usize> {
         self.inputs
             .iter()
-            .position(|i| i.map.iter().any(|m| m.1 == Some(idx)))
+            .position(|i| i.map.iter().any(|m| m.output == Some(idx)))
     }
 
     /// The next packet of all inputs by decode (else presentation) time, with its output
     /// track index.
-    pub fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
+    fn next_packet(&mut self) -> Result<Option<(usize, Packet)>, RemuxError> {
         let mut best: Option<(usize, (i64, u32))> = None;
         for (i, input) in self.inputs.iter_mut().enumerate() {
             input.fill()?;
@@ -277,21 +260,11 @@ impl Inputs {
         let Some(mut p) = input.lookahead.take() else {
             return Ok(None);
         };
-        let Some(idx) = input.map.iter().find(|m| m.0 == p.track).and_then(|m| m.1) else {
+        let Some(idx) = output_of(&input.map, p.track) else {
             return Ok(None);
         };
         p.track = idx as u64 + 1;
         Ok(Some((idx, p)))
-    }
-}
-
-fn with_path(e: RemuxError, path: &Path) -> RemuxError {
-    match e {
-        RemuxError::Io(io) => RemuxError::Io(std::io::Error::new(
-            io.kind(),
-            format!("{}: {io}", path.display()),
-        )),
-        other => other,
     }
 }
 
@@ -304,7 +277,7 @@ pub fn plan_faststart(
     reading: Reading,
     warn: &mut dyn FnMut(&str),
 ) -> Result<FaststartHeader, RemuxError> {
-    let mut inputs = Inputs::open_with(paths, reading)?;
+    let mut inputs = Inputs::open(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }
@@ -312,25 +285,26 @@ pub fn plan_faststart(
     while let Some((idx, p)) = inputs.next_packet()? {
         plan.add(idx, p)?;
     }
-    plan.finish()
+    plan.finish().map_err(|e| inputs.explain(e))
 }
 
 /// Faststart's second pass: the packets again, written after `header` (from
-/// [`plan_faststart`] over the same `paths`) to `out_path`. Payloads of at least `copy_min`
-/// bytes are copied file to file where the input format allows it (the output is the same
-/// for every `copy_min`).
+/// [`plan_faststart`] over the same `paths`) to `out_path`, which is replaced only when the
+/// whole file is written. Payloads of at least `copy_min` bytes are copied file to file where
+/// the input format allows it (the output is the same for every `copy_min`).
 pub fn write_faststart(
     paths: &[PathBuf],
     header: &FaststartHeader,
     out_path: &Path,
     copy_min: usize,
 ) -> Result<(), RemuxError> {
-    let mut inputs = Inputs::open_with(paths, Reading::Index { min: copy_min })?;
+    let mut inputs = Inputs::open(paths, Reading::Index { min: copy_min })?;
     let sources = paths
         .iter()
-        .map(File::open)
-        .collect::<Result<Vec<File>, _>>()?;
-    let mut writer = FaststartWriter::new(BlockWriter::new(File::create(out_path)?), header)?;
+        .map(|p| InputFile::open(p))
+        .collect::<Result<Vec<InputFile>, _>>()?;
+    let (output, file) = OutputFile::create(out_path)?;
+    let mut writer = FaststartWriter::new(BlockWriter::new(file), header)?;
     while let Some((idx, p)) = inputs.next_packet()? {
         let src = inputs.input_of(idx).and_then(|i| sources.get(i));
         writer.write_from(idx, p, &mut |out, extent| match src {
@@ -340,14 +314,7 @@ pub fn write_faststart(
     }
     // Written to the kernel, as cp and ffmpeg do; no fsync.
     writer.finish()?.finish()?;
-    Ok(())
-}
-
-fn output_path(output: &Output) -> Option<&Path> {
-    match output {
-        Output::File(p) => Some(p),
-        Output::Stdout => None,
-    }
+    output.commit()
 }
 
 /// Where the MP4 goes.
@@ -361,7 +328,7 @@ pub enum Output {
 
 /// The input that `out` is (the same file through any path or link), if any: writing the
 /// output there would destroy the input before it is read.
-pub fn input_at<'a>(paths: &'a [PathBuf], out: &Path) -> Option<&'a Path> {
+fn input_at<'a>(paths: &'a [PathBuf], out: &Path) -> Option<&'a Path> {
     use std::os::unix::fs::MetadataExt;
     let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     let out = id(out)?;
@@ -372,6 +339,11 @@ pub fn input_at<'a>(paths: &'a [PathBuf], out: &Path) -> Option<&'a Path> {
 }
 
 /// Remux `paths` into one MP4. `warn` receives one line per dropped track.
+///
+/// Nothing is lost when it fails: every input is checked and opened before the output is
+/// created, and a file output is written under a temporary name beside it and moved over it
+/// only once complete (an existing FIFO or device is written in place and left there). An
+/// output that is one of the inputs is refused.
 pub fn remux_files(
     paths: &[PathBuf],
     output: &Output,
@@ -380,23 +352,20 @@ pub fn remux_files(
 ) -> Result<(), RemuxError> {
     let entry = EntryOptions { hev1: opts.hev1 };
     let copy_min = opts.copy_min.unwrap_or(COPY_MIN);
-    if let Some(input) = input_at(paths, output_path(output).unwrap_or(Path::new(""))) {
-        return Err(RemuxError::Unsupported(format!(
-            "the output is the input {}: write to another file",
-            input.display()
-        )));
+    if let Output::File(out) = output {
+        if let Some(input) = input_at(paths, out) {
+            return Err(RemuxError::OutputIsInput {
+                path: input.to_path_buf(),
+            });
+        }
     }
     if !opts.fragmented {
         let Output::File(out_path) = output else {
             return Err(RemuxError::Unsupported(
-                "faststart output needs a file; use --fragmented for stdout".into(),
+                "faststart output to standard output".into(),
             ));
         };
-        if !all_regular_files(paths) {
-            return Err(RemuxError::Unsupported(
-                "faststart output reads its inputs twice and needs files, not pipes; use --fragmented".into(),
-            ));
-        }
+        check_inputs(paths, Some(FileNeed::ReadTwice))?;
         // Pass 1: sample tables only, seeking over payloads where it can.
         let header = plan_faststart(paths, entry, Reading::Index { min: 0 }, warn)?;
         for w in &header.warnings {
@@ -404,19 +373,19 @@ pub fn remux_files(
         }
         return write_faststart(paths, &header, out_path, copy_min);
     }
+    check_inputs(paths, None)?;
     // One input file: payloads are read from it by the block writer, as in faststart. (From
     // a pipe, every payload goes through the demuxer and each fragment is written as soon as
     // it is complete, so a live stream's reader sees it.)
-    let copy_from = if paths.len() == 1 && all_regular_files(paths) {
-        Some(File::open(&paths[0])?)
-    } else {
-        None
+    let copy_from = match paths {
+        [path] if is_regular_file(path) => Some(InputFile::open(path)?),
+        _ => None,
     };
     let reading = match copy_from {
         Some(_) => Reading::Index { min: copy_min },
         None => Reading::Full,
     };
-    let mut inputs = Inputs::open_with(paths, reading)?;
+    let mut inputs = Inputs::open(paths, reading)?;
     for w in &inputs.warnings {
         warn(w);
     }
@@ -427,25 +396,29 @@ pub fn remux_files(
             fragment_duration: opts.fragment_duration,
         },
     );
+    let (output, out) = match output {
+        Output::File(p) => {
+            let (output, file) = OutputFile::create(p)?;
+            (Some(output), file)
+        }
+        // Our own descriptor for stdout: whole blocks, no line buffering.
+        Output::Stdout => {
+            let stdout = std::io::stdout().as_fd().try_clone_to_owned();
+            let stdout = stdout.map_err(FileAction::Write.on(Path::new("-")))?;
+            (None, Named::new(File::from(stdout), Path::new("-")))
+        }
+    };
     match &copy_from {
         Some(src) => {
-            let file = match output {
-                Output::File(p) => File::create(p)?,
-                // Our own descriptor for stdout: whole blocks, no line buffering.
-                Output::Stdout => File::from(std::io::stdout().as_fd().try_clone_to_owned()?),
-            };
             let mut out = CopyingOut {
-                out: BlockWriter::new(file),
+                out: BlockWriter::new(out),
                 src,
             };
             mux_fragments(&mut inputs, &mut mux, &mut out, warn, |_| Ok(()))?;
             out.out.finish()?;
         }
         None => {
-            let mut sink: Box<dyn Write> = match output {
-                Output::File(p) => Box::new(File::create(p)?),
-                Output::Stdout => Box::new(std::io::stdout().lock()),
-            };
+            let mut sink = out;
             // Each fragment is written as soon as it is complete (a pipe reader sees it).
             let mut buf = Vec::with_capacity(1 << 20);
             mux_fragments(&mut inputs, &mut mux, &mut buf, warn, |buf| {
@@ -458,7 +431,7 @@ pub fn remux_files(
             sink.flush()?;
         }
     }
-    Ok(())
+    output.map_or(Ok(()), OutputFile::commit)
 }
 
 /// Feeds every packet to `mux` and finishes it; `after` runs after each packet and at the end.
@@ -470,13 +443,13 @@ fn mux_fragments<O: FragmentOut>(
     mut after: impl FnMut(&mut O) -> Result<(), RemuxError>,
 ) -> Result<(), RemuxError> {
     while let Some((idx, p)) = inputs.next_packet()? {
-        mux.push(idx, p, out)?;
+        mux.push(idx, p, out).map_err(|e| inputs.explain(e))?;
         after(out)?;
         for w in mux.take_warnings() {
             warn(&w);
         }
     }
-    mux.finish(out)?;
+    mux.finish(out).map_err(|e| inputs.explain(e))?;
     for w in mux.take_warnings() {
         warn(&w);
     }
@@ -485,8 +458,8 @@ fn mux_fragments<O: FragmentOut>(
 
 /// Fragmented output from one input file, the payloads the demuxer left unread read from it.
 struct CopyingOut<'a> {
-    out: BlockWriter<'a>,
-    src: &'a File,
+    out: BlockWriter<'a, Named<File>>,
+    src: &'a InputFile,
 }
 
 impl FragmentOut for CopyingOut<'_> {

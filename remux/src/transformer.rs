@@ -5,13 +5,13 @@
 //! Sans-IO like the rest of `remux`: [`MkvToFmp4::push`] input, [`MkvToFmp4::take_output`]
 //! what is ready (the init segment once every track has shown its first packet, then one
 //! moof+mdat per fragment), [`MkvToFmp4::finish`] at the end of input. Memory is bounded by one
-//! fragment (see [`crate::mp4::fragmented::MAX_FRAGMENT_BYTES`]) plus the demuxer's
+//! fragment (see [`crate::mp4::MAX_FRAGMENT_BYTES`]) plus the parser's
 //! one-element buffer.
 
-use super::mkv::{MkvDemuxer, MkvEvent};
-use super::mp4::track::codec_name;
-use super::mp4::{FragmentOptions, FragmentedMuxer};
-use super::{Codec, RemuxError, TrackKind};
+use crate::mkv::{MkvEvent, MkvParser};
+use crate::mp4::{FragmentOptions, FragmentedMuxer};
+use crate::track_map::{drop_warning, map_tracks, output_of, with_dropped, TrackMap};
+use crate::{RemuxError, TrackKind};
 
 /// One entry of the seek index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,11 +26,13 @@ pub struct SeekPoint {
 
 /// Matroska/WebM stream → fragmented MP4 stream.
 pub struct MkvToFmp4 {
-    demuxer: MkvDemuxer,
+    parser: MkvParser,
     opts: FragmentOptions,
     mux: Option<FragmentedMuxer>,
-    /// Matroska track number → output track index (`None`: dropped).
-    map: Vec<(u64, Option<usize>)>,
+    /// Where each Matroska track goes.
+    map: Vec<TrackMap>,
+    /// The Matroska tracks dropped, as `track N (CODEC)`.
+    dropped: Vec<String>,
     out: Vec<u8>,
     warnings: Vec<String>,
     finished: bool,
@@ -48,10 +50,11 @@ impl MkvToFmp4 {
     /// A transformer writing fragments per `opts`.
     pub fn new(opts: FragmentOptions) -> MkvToFmp4 {
         MkvToFmp4 {
-            demuxer: MkvDemuxer::new(),
+            parser: MkvParser::new(),
             opts,
             mux: None,
             map: Vec::new(),
+            dropped: Vec::new(),
             out: Vec::new(),
             warnings: Vec::new(),
             finished: false,
@@ -60,17 +63,17 @@ impl MkvToFmp4 {
 
     /// Feed the next input bytes and process everything they complete.
     pub fn push(&mut self, data: &[u8]) -> Result<(), RemuxError> {
-        self.demuxer.push(data);
+        self.parser.push(data);
         self.drain()
     }
 
     /// The input has ended: flush the last fragment. Errors if the input was cut short.
     pub fn finish(&mut self) -> Result<(), RemuxError> {
-        self.demuxer.finish();
+        self.parser.finish();
         self.drain()?;
         if !self.finished {
             return Err(RemuxError::Truncated {
-                at: self.demuxer.position(),
+                at: self.parser.position(),
             });
         }
         Ok(())
@@ -100,30 +103,20 @@ impl MkvToFmp4 {
     }
 
     fn drain(&mut self) -> Result<(), RemuxError> {
-        while let Some(ev) = self.demuxer.poll()? {
+        while let Some(ev) = self.parser.poll()? {
             match ev {
                 MkvEvent::Tracks(tracks) => {
                     if self.mux.is_some() {
                         continue;
                     }
                     let mut kept = Vec::new();
-                    for t in tracks {
-                        if let Codec::Unsupported(_) = t.codec {
-                            self.warnings.push(format!(
-                                "dropping track {} ({}): MP4 output cannot carry it",
-                                t.id,
-                                codec_name(&t.codec)
-                            ));
-                            self.map.push((t.id, None));
-                        } else {
-                            self.map.push((t.id, Some(kept.len())));
-                            let mut out = t.clone();
-                            out.id = kept.len() as u64 + 1;
-                            kept.push(out);
-                        }
-                    }
+                    self.map = map_tracks(&tracks, &mut kept, &mut self.dropped);
+                    let warnings = self.dropped.iter().map(|d| drop_warning(d));
+                    self.warnings.extend(warnings);
                     if !kept.iter().any(|t| t.kind != TrackKind::Subtitle) {
-                        return Err(RemuxError::NoTracks);
+                        return Err(RemuxError::NoTracks {
+                            dropped: self.dropped.clone(),
+                        });
                     }
                     self.mux = Some(FragmentedMuxer::new(kept, self.opts));
                 }
@@ -134,18 +127,20 @@ impl MkvToFmp4 {
                             what: "block before Tracks".into(),
                         });
                     };
-                    if let Some(idx) = self.map.iter().find(|m| m.0 == p.track).and_then(|m| m.1) {
+                    if let Some(idx) = output_of(&self.map, p.track) {
                         p.track = idx as u64 + 1;
-                        mux.push(idx, p, &mut self.out)?;
+                        mux.push(idx, p, &mut self.out)
+                            .map_err(|e| with_dropped(e, &self.dropped))?;
                     }
                 }
                 MkvEvent::End => {
                     if !self.finished {
                         let mux = self.mux.as_mut().ok_or(RemuxError::Malformed {
-                            at: self.demuxer.position(),
+                            at: self.parser.position(),
                             what: "no Tracks element".into(),
                         })?;
-                        mux.finish(&mut self.out)?;
+                        mux.finish(&mut self.out)
+                            .map_err(|e| with_dropped(e, &self.dropped))?;
                         self.finished = true;
                     }
                     break;

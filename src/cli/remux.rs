@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use super::{CliError, Globals};
-use crate::remux::pipeline::{input_at, remux_files, Output, RemuxOptions};
+use crate::remux::pipeline::{remux_files, Output, RemuxOptions};
+use crate::remux::{FileNeed, RemuxError};
 
 /// Remux MKV/WebM/MOV/MP4 inputs into one MP4, copying every packet.
 #[derive(Debug, clap::Args)]
@@ -50,20 +51,25 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
         hev1: args.hev1,
         copy_min: None,
     };
-    // A half-written MP4 is removed on failure, but never an output that is not a regular
-    // file (`/dev/null`, a FIFO, a device) or that is an input (refused before writing).
-    let removable = match &output {
-        Output::File(p) => {
-            std::fs::metadata(p).map_or(true, |m| m.is_file())
-                && input_at(&args.inputs, p).is_none()
-        }
-        Output::Stdout => false,
-    };
+    // The library leaves an existing output as it was when it fails (it writes a temporary
+    // file and moves it over the output at the end).
     let mut warn = |w: &str| eprintln!("tgmux: warning: {w}");
-    remux_files(&args.inputs, &output, &opts, &mut warn).map_err(|e| {
-        if let (Output::File(p), true) = (&output, removable) {
-            let _ = std::fs::remove_file(p);
-        }
-        CliError::new(format!("remux: {e}"))
-    })
+    remux_files(&args.inputs, &output, &opts, &mut warn)
+        .map_err(|e| CliError::new(format!("remux: {e}{}", advice(&e))))
+}
+
+/// What the user can do about `e`, when the command line offers a way.
+fn advice(e: &RemuxError) -> &'static str {
+    match e {
+        RemuxError::NeedsFile {
+            why: FileNeed::ReadTwice,
+            ..
+        } => "; use --fragmented, which reads it once",
+        RemuxError::NeedsFile {
+            why: FileNeed::Mp4Index,
+            ..
+        } => "; save it to a file first",
+        RemuxError::OutputIsInput { .. } => "; write to another file",
+        _ => "",
+    }
 }

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::remux::pipeline::{Inputs, Reading};
+use crate::remux;
 
 /// Most header bytes read to find a JPEG's frame size.
 const IMAGE_HEAD: u64 = 256 * 1024;
@@ -15,7 +15,7 @@ const IMAGE_HEAD: u64 = 256 * 1024;
 /// A video's `documentAttributeVideo` values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct VideoInfo {
-    /// Seconds, from the latest packet end of any track.
+    /// Seconds, as the container states it (0 when it does not).
     pub(crate) duration: f64,
     /// Pixel size of the first video track.
     pub(crate) width: u32,
@@ -24,22 +24,14 @@ pub(crate) struct VideoInfo {
 }
 
 /// Duration and size of the MKV/WebM/MP4/MOV at `path`, or `None` if it does not parse or has
-/// no video track.
+/// no video track. Reads the header and index only ([`remux::info::probe`]).
 pub(crate) fn video(path: &Path) -> Option<VideoInfo> {
-    let mut inputs = Inputs::open_with(&[path.to_path_buf()], Reading::Index { min: 0 }).ok()?;
-    let v = inputs.tracks.iter().find(|t| t.width > 0 && t.height > 0)?;
-    let (width, height) = (v.width, v.height);
-    let timescales: Vec<u32> = inputs.tracks.iter().map(|t| t.timescale.max(1)).collect();
-    let mut duration = 0f64;
-    while let Ok(Some((track, p))) = inputs.next_packet() {
-        let scale = f64::from(timescales.get(track).copied().unwrap_or(1000));
-        let end = p.pts.saturating_add(p.duration.unwrap_or(0) as i64);
-        duration = duration.max(end as f64 / scale);
-    }
+    let info = remux::info::probe(std::fs::File::open(path).ok()?).ok()?;
+    let v = info.video().filter(|t| t.width > 0 && t.height > 0)?;
     Some(VideoInfo {
-        duration,
-        width,
-        height,
+        duration: info.duration.unwrap_or(0.0),
+        width: v.width,
+        height: v.height,
     })
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
-use tgmux::remux::mkv::{demux_reader, index_reader, MkvDemuxer, MkvEvent};
-use tgmux::remux::{Codec, Packet, Track};
+use tgmux::remux::mkv::{MkvDemuxer, MkvEvent, MkvParser};
+use tgmux::remux::{Codec, Demuxer, Packet, Track};
 
 /// Expands to `-f lavfi -i testsrc2=size=320x240:rate=25` in [`Work::ffmpeg`].
 pub const LAVFI_VIDEO: &str = "@video";
@@ -195,7 +195,7 @@ impl Report {
 /// Demuxes `data` pushed in awkward chunk sizes (1 byte up to 64 KiB).
 pub fn demux_chunked(data: &[u8]) -> Result<Report, tgmux::remux::RemuxError> {
     const CHUNKS: [usize; 9] = [1, 2, 3, 5, 8, 13, 4096, 65536, 7];
-    let mut d = MkvDemuxer::new();
+    let mut d = MkvParser::new();
     let mut tracks = None;
     let mut packets = Vec::new();
     let mut pos = 0;
@@ -230,18 +230,21 @@ pub fn demux_chunked(data: &[u8]) -> Result<Report, tgmux::remux::RemuxError> {
     })
 }
 
-/// Demuxes with [`demux_reader`] in one go.
-pub fn demux_file(f: &Path) -> Result<Report, tgmux::remux::RemuxError> {
-    let mut tracks = Vec::new();
+/// Every packet of a demuxer, with its tracks.
+fn drain(d: &mut impl Demuxer) -> Result<Report, tgmux::remux::RemuxError> {
     let mut packets = Vec::new();
-    for ev in demux_reader(std::fs::File::open(f).unwrap()) {
-        match ev? {
-            MkvEvent::Tracks(t) => tracks = t,
-            MkvEvent::Packet(p) => packets.push(p),
-            MkvEvent::End => {}
-        }
+    while let Some(p) = d.next_packet()? {
+        packets.push(p);
     }
-    Ok(Report { tracks, packets })
+    Ok(Report {
+        tracks: d.tracks().to_vec(),
+        packets,
+    })
+}
+
+/// Demuxes with [`MkvDemuxer`] reading the file in order.
+pub fn demux_file(f: &Path) -> Result<Report, tgmux::remux::RemuxError> {
+    drain(&mut MkvDemuxer::open(std::fs::File::open(f).unwrap())?)
 }
 
 /// A file that counts the bytes read from it.
@@ -264,24 +267,16 @@ impl std::io::Seek for Counting {
     }
 }
 
-/// Demuxes with [`index_reader`] (sizes and times only, seeking over payloads); returns the
-/// packets and how many bytes were read.
+/// Demuxes with [`MkvDemuxer::index_only`] (sizes and times only, seeking over payloads);
+/// returns the packets and how many bytes were read.
 pub fn demux_index(f: &Path) -> Result<(Report, u64), tgmux::remux::RemuxError> {
     let file = Counting {
         file: std::fs::File::open(f).unwrap(),
         read: 0,
     };
-    let mut reader = index_reader(file, 0)?;
-    let mut tracks = Vec::new();
-    let mut packets = Vec::new();
-    for ev in reader.by_ref() {
-        match ev? {
-            MkvEvent::Tracks(t) => tracks = t,
-            MkvEvent::Packet(p) => packets.push(p),
-            MkvEvent::End => {}
-        }
-    }
-    Ok((Report { tracks, packets }, reader.get_ref().read))
+    let mut d = MkvDemuxer::index_only(file, 0)?;
+    let report = drain(&mut d)?;
+    Ok((report, d.get_ref().read))
 }
 
 /// The index-only read of `f` must give the packets of the full read `full`: the same
@@ -633,4 +628,50 @@ pub fn synthetic_file(live: bool) -> Vec<u8> {
         header("matroska"),
         el_sized(0x1853_8067, &body, size(&body)),
     ])
+}
+
+/// One track of [`tiny_file`]: TrackNumber (1..=126), TrackType (1 video, 2 audio), CodecID
+/// and CodecPrivate.
+pub type TinyTrack<'a> = (u8, u64, &'a str, &'a [u8]);
+
+/// A small Matroska file with the given DocType and tracks and `seconds` one-second Clusters,
+/// each holding a 200-byte key frame of noise every 20 ms on every track (the payloads are
+/// not decodable: a remux copies them, a decoder would not accept them).
+pub fn tiny_file(doc_type: &str, tracks: &[TinyTrack], seconds: u64) -> Vec<u8> {
+    use ebml::*;
+    let entries: Vec<Vec<u8>> = tracks
+        .iter()
+        .map(|&(number, kind, codec, private)| {
+            let detail = match kind {
+                1 => el(0xE0, &cat(&[uint(0xB0, 64), uint(0xBA, 48)])),
+                _ => el(0xE1, &cat(&[float(0xB5, 48000.0), uint(0x9F, 2)])),
+            };
+            let mut entry = vec![
+                uint(0xD7, u64::from(number)),
+                uint(0x73C5, u64::from(number)),
+                uint(0x83, kind),
+                text(0x86, codec),
+                detail,
+            ];
+            if !private.is_empty() {
+                entry.push(el(0x63A2, private));
+            }
+            el(0xAE, &cat(&entry))
+        })
+        .collect();
+    let mut body = cat(&[
+        el(0x1549_A966, &uint(0x2AD7B1, 1_000_000)),
+        el(0x1654_AE6B, &cat(&entries)),
+    ]);
+    for s in 0..seconds {
+        let mut cluster = uint(0xE7, s * 1000);
+        for i in 0..50i16 {
+            for &(number, ..) in tracks {
+                let frame = noise(s * 1000 + i as u64 * 7 + u64::from(number), 200);
+                cluster.extend(el(0xA3, &block_body(number, i * 20, 0x80, &frame)));
+            }
+        }
+        body.extend(el(0x1F43_B675, &cluster));
+    }
+    cat(&[header(doc_type), el(0x1853_8067, &body)])
 }

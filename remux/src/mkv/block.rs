@@ -9,13 +9,13 @@ use crate::RemuxError;
 
 /// A parsed block: its frames are views into the block's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Block {
-    pub track: u64,
+pub(crate) struct Block {
+    pub(crate) track: u64,
     /// Timestamp relative to the cluster, in Matroska units.
-    pub rel_timestamp: i16,
+    pub(crate) rel_timestamp: i16,
     /// SimpleBlock keyframe bit (0x80); meaningless for a BlockGroup's Block.
-    pub keyframe_flag: bool,
-    pub frames: Vec<Bytes>,
+    pub(crate) keyframe_flag: bool,
+    pub(crate) frames: Vec<Bytes>,
 }
 
 fn truncated_block(at: u64) -> RemuxError {
@@ -24,18 +24,18 @@ fn truncated_block(at: u64) -> RemuxError {
 
 /// What a (Simple)Block body holds before its frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockHead {
-    pub track: u64,
+pub(crate) struct BlockHead {
+    pub(crate) track: u64,
     /// Timestamp relative to the cluster, in Matroska units.
-    pub rel_timestamp: i16,
+    pub(crate) rel_timestamp: i16,
     /// SimpleBlock keyframe bit (0x80); meaningless for a BlockGroup's Block.
-    pub keyframe_flag: bool,
+    pub(crate) keyframe_flag: bool,
     /// Lacing: 0 none, 1 Xiph, 2 fixed, 3 EBML.
-    pub lacing: u8,
+    pub(crate) lacing: u8,
     /// Bytes before the first frame.
-    pub len: usize,
+    pub(crate) len: usize,
     /// Every frame's size, in order; they fill the body after `len`.
-    pub sizes: Vec<usize>,
+    pub(crate) sizes: Vec<usize>,
 }
 
 /// Bytes of a block body being parsed: `data` may be only the first bytes of a body of
@@ -70,7 +70,11 @@ impl Cursor<'_> {
 /// Parses the head of a (Simple)Block body of `body_len` bytes that starts at input offset
 /// `at`, from its first bytes `data` (the whole body or a prefix of it). `Ok(None)`: `data`
 /// is a prefix too short to hold the head.
-pub fn parse_head(data: &[u8], body_len: usize, at: u64) -> Result<Option<BlockHead>, RemuxError> {
+pub(crate) fn parse_head(
+    data: &[u8],
+    body_len: usize,
+    at: u64,
+) -> Result<Option<BlockHead>, RemuxError> {
     let data = &data[..data.len().min(body_len)];
     let mut c = Cursor { data, pos: 0 };
     match head(&mut c, body_len, at) {
@@ -165,7 +169,7 @@ fn head(c: &mut Cursor, body_len: usize, at: u64) -> Result<Result<BlockHead, Re
 }
 
 /// Parses a (Simple)Block body that starts at input offset `at`.
-pub fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
+pub(crate) fn parse(data: &Bytes, at: u64) -> Result<Block, RemuxError> {
     let Some(head) = parse_head(data, data.len(), at)? else {
         return Err(truncated_block(at)); // not reached: the whole body was given
     };

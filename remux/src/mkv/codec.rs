@@ -14,7 +14,7 @@ use super::tracks::TrackEntry;
 use crate::{Codec, TextFormat, Track, TrackKind};
 
 /// The model codec for a Matroska CodecID; ids MP4 cannot carry map to `Unsupported(id)`.
-pub fn codec_for(codec_id: &str) -> Codec {
+pub(crate) fn codec_for(codec_id: &str) -> Codec {
     match codec_id {
         "V_MPEG4/ISO/AVC" => Codec::H264,
         "V_MPEGH/ISO/HEVC" => Codec::Hevc,
@@ -35,7 +35,7 @@ pub fn codec_for(codec_id: &str) -> Codec {
 
 /// Builds the model track, or `None` for track types the model has no kind for (logo,
 /// buttons, control, complex).
-pub fn to_track(e: &TrackEntry, tb: TimeBase) -> Option<Track> {
+pub(crate) fn to_track(e: &TrackEntry, tb: TimeBase) -> Option<Track> {
     let kind = match e.track_type {
         1 => TrackKind::Video,
         2 => TrackKind::Audio,
@@ -190,7 +190,7 @@ impl Bits {
 /// An AudioSpecificConfig for the legacy AAC CodecIDs (`A_AAC/MPEG4/LC`, `.../MAIN`,
 /// `.../SSR`, `.../LTP`, `.../LC/SBR`, `A_AAC/MPEG2/...`) and for a bare `A_AAC` (assumed
 /// LC). SBR uses explicit backward-compatible signalling (sync extension 0x2B7).
-pub fn synth_aac_config(codec_id: &str, e: &TrackEntry) -> Option<Vec<u8>> {
+pub(crate) fn synth_aac_config(codec_id: &str, e: &TrackEntry) -> Option<Vec<u8>> {
     let profile = codec_id.split('/').nth(2).unwrap_or("LC");
     let object_type = match profile {
         "MAIN" => 1,

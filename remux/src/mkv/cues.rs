@@ -1,4 +1,5 @@
-//! Cues: the seek index Matroska muxers write (keyframe time → cluster position).
+//! The indexes Matroska muxers write: Cues (keyframe time → cluster position) and the
+//! SeekHead (element → position, which says where the Cues are).
 
 use super::ebml::{self, Children};
 use super::ids;
@@ -11,7 +12,8 @@ use crate::RemuxError;
 pub struct CuePoint {
     /// Track the cue refers to (TrackNumber).
     pub track: u64,
-    /// Presentation time of the keyframe, in the file's track ticks (see [`super::time`]).
+    /// Presentation time of the keyframe, in the file's track ticks (see the `mkv` module
+    /// docs).
     pub time: i64,
     /// Input byte offset of the Cluster holding the keyframe (absolute, from the file start).
     pub cluster_offset: u64,
@@ -21,7 +23,7 @@ pub struct CuePoint {
 
 /// Parses a Cues body. `segment_data_at` is the input offset of the Segment's body, which
 /// CueClusterPosition counts from. Malformed entries end the parse (the index is a hint).
-pub fn parse_cues(
+pub(crate) fn parse_cues(
     body: &[u8],
     body_at: u64,
     segment_data_at: u64,
@@ -76,6 +78,38 @@ pub fn parse_cues(
                 cluster_offset,
                 relative_position,
             });
+        }
+    }
+    Ok(())
+}
+
+/// Parses a SeekHead body into (element id, absolute input offset) pairs appended to `out`.
+/// `segment_data_at` is the input offset of the Segment's body, which SeekPosition counts
+/// from. Malformed entries end the parse (the index is a hint).
+pub(crate) fn parse_seek_head(
+    body: &[u8],
+    body_at: u64,
+    segment_data_at: u64,
+    out: &mut Vec<(u32, u64)>,
+) -> Result<(), RemuxError> {
+    for seek in Children::new(body, body_at) {
+        let seek = seek?;
+        if seek.id != ids::SEEK {
+            continue;
+        }
+        let (mut id, mut position) = (None, None);
+        for c in Children::new(seek.body, seek.body_at) {
+            let c = c?;
+            match c.id {
+                ids::SEEK_ID if c.body.len() <= 4 => {
+                    id = Some(c.body.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b)));
+                }
+                ids::SEEK_POSITION => position = Some(ebml::uint(c.body, c.at)?),
+                _ => {}
+            }
+        }
+        if let (Some(id), Some(at)) = (id, position.and_then(|p| segment_data_at.checked_add(p))) {
+            out.push((id, at));
         }
     }
     Ok(())

@@ -6,15 +6,15 @@ use crate::RemuxError;
 
 /// An element header: id (with marker bits), body size (`None` = unknown size), header length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
-    pub id: u32,
-    pub size: Option<u64>,
-    pub len: usize,
+pub(crate) struct Header {
+    pub(crate) id: u32,
+    pub(crate) size: Option<u64>,
+    pub(crate) len: usize,
 }
 
 /// Why a header could not be read from a byte slice.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderError {
+pub(crate) enum HeaderError {
     /// The slice ends before the header does.
     NeedMore,
     /// The bytes cannot start an element header.
@@ -31,7 +31,7 @@ fn vint_len(first: u8) -> Option<usize> {
 }
 
 /// Reads an element id: 1..=4 bytes, marker bits kept.
-pub fn read_id(buf: &[u8]) -> Result<(u32, usize), HeaderError> {
+pub(crate) fn read_id(buf: &[u8]) -> Result<(u32, usize), HeaderError> {
     let first = *buf.first().ok_or(HeaderError::NeedMore)?;
     let len = vint_len(first).ok_or(HeaderError::Invalid("element id starts with 0x00"))?;
     if len > limits::MAX_ID_LEN {
@@ -44,7 +44,7 @@ pub fn read_id(buf: &[u8]) -> Result<(u32, usize), HeaderError> {
 
 /// Reads a vint as used for sizes and track numbers: marker bit stripped. Returns the value,
 /// its length, and whether all value bits are ones (the "unknown size" marker).
-pub fn read_vint(buf: &[u8]) -> Result<(u64, usize, bool), HeaderError> {
+pub(crate) fn read_vint(buf: &[u8]) -> Result<(u64, usize, bool), HeaderError> {
     let first = *buf.first().ok_or(HeaderError::NeedMore)?;
     let len = vint_len(first).ok_or(HeaderError::Invalid(
         "variable-size integer starts with 0x00",
@@ -65,7 +65,7 @@ pub fn read_vint(buf: &[u8]) -> Result<(u64, usize, bool), HeaderError> {
 }
 
 /// Reads a whole element header (id then size).
-pub fn read_header(buf: &[u8]) -> Result<Header, HeaderError> {
+pub(crate) fn read_header(buf: &[u8]) -> Result<Header, HeaderError> {
     let (id, id_len) = read_id(buf)?;
     let (size, size_len, unknown) = read_vint(&buf[id_len..])?;
     Ok(Header {
@@ -76,7 +76,7 @@ pub fn read_header(buf: &[u8]) -> Result<Header, HeaderError> {
 }
 
 /// Big-endian unsigned integer of 0..=8 bytes.
-pub fn uint(body: &[u8], at: u64) -> Result<u64, RemuxError> {
+pub(crate) fn uint(body: &[u8], at: u64) -> Result<u64, RemuxError> {
     if body.len() > 8 {
         return Err(malformed(
             at,
@@ -87,7 +87,7 @@ pub fn uint(body: &[u8], at: u64) -> Result<u64, RemuxError> {
 }
 
 /// IEEE float of 0, 4 or 8 bytes.
-pub fn float(body: &[u8], at: u64) -> Result<f64, RemuxError> {
+pub(crate) fn float(body: &[u8], at: u64) -> Result<f64, RemuxError> {
     match body.len() {
         0 => Ok(0.0),
         4 => Ok(f64::from(f32::from_be_bytes([
@@ -103,14 +103,14 @@ pub fn float(body: &[u8], at: u64) -> Result<f64, RemuxError> {
 }
 
 /// A string element: trailing NULs dropped, invalid UTF-8 replaced, length capped.
-pub fn string(body: &[u8]) -> String {
+pub(crate) fn string(body: &[u8]) -> String {
     let end = body.iter().position(|&b| b == 0).unwrap_or(body.len());
     let body = &body[..end.min(limits::MAX_TEXT)];
     String::from_utf8_lossy(body).into_owned()
 }
 
 /// A `Malformed` error.
-pub fn malformed(at: u64, what: &str) -> RemuxError {
+pub(crate) fn malformed(at: u64, what: &str) -> RemuxError {
     RemuxError::Malformed {
         at,
         what: what.to_string(),
@@ -119,19 +119,19 @@ pub fn malformed(at: u64, what: &str) -> RemuxError {
 
 /// One child of an element held in memory.
 #[derive(Debug, Clone, Copy)]
-pub struct Child<'a> {
-    pub id: u32,
+pub(crate) struct Child<'a> {
+    pub(crate) id: u32,
     /// Input offset of the child's header.
-    pub at: u64,
+    pub(crate) at: u64,
     /// Input offset of the child's body.
-    pub body_at: u64,
-    pub body: &'a [u8],
+    pub(crate) body_at: u64,
+    pub(crate) body: &'a [u8],
 }
 
 /// Iterates over the children of a master element whose body is fully in memory. A child
 /// that overruns its parent, or has unknown size, is an error (only Segment and Cluster may
 /// have unknown sizes, and those are never buffered).
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     data: &'a [u8],
     pos: usize,
     base: u64,
@@ -139,7 +139,7 @@ pub struct Children<'a> {
 
 impl<'a> Children<'a> {
     /// Children of `body`, which starts at input offset `body_at`.
-    pub fn new(body: &'a [u8], body_at: u64) -> Self {
+    pub(crate) fn new(body: &'a [u8], body_at: u64) -> Self {
         Children {
             data: body,
             pos: 0,

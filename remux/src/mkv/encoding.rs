@@ -12,9 +12,9 @@ use super::tracks::ContentEncoding;
 use crate::RemuxError;
 
 /// ContentEncodingScope bit for frames.
-pub const SCOPE_FRAMES: u64 = 1;
+pub(crate) const SCOPE_FRAMES: u64 = 1;
 /// ContentEncodingScope bit for CodecPrivate.
-pub const SCOPE_CODEC_PRIVATE: u64 = 2;
+pub(crate) const SCOPE_CODEC_PRIVATE: u64 = 2;
 
 /// One step of decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +26,13 @@ enum Step {
 
 /// The steps that turn a stored frame (or CodecPrivate) back into the codec's bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Decoder {
+pub(crate) struct Decoder {
     steps: Vec<Step>,
 }
 
 impl Decoder {
     /// The decoder for the encodings that apply to `scope`, or the reason it cannot exist.
-    pub fn new(encodings: &[ContentEncoding], scope: u64) -> Result<Decoder, String> {
+    pub(crate) fn new(encodings: &[ContentEncoding], scope: u64) -> Result<Decoder, String> {
         let mut relevant: Vec<&ContentEncoding> =
             encodings.iter().filter(|e| e.scope & scope != 0).collect();
         // Encodings are undone from the highest ContentEncodingOrder down.
@@ -54,12 +54,12 @@ impl Decoder {
     }
 
     /// True when frames are stored as they are.
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         self.steps.is_empty()
     }
 
     /// Decodes one frame; `at` is its input offset, for errors.
-    pub fn decode(&self, mut data: Bytes, at: u64) -> Result<Bytes, RemuxError> {
+    pub(crate) fn decode(&self, mut data: Bytes, at: u64) -> Result<Bytes, RemuxError> {
         for step in &self.steps {
             data = match step {
                 Step::Zlib => inflate(&data, at)?,

@@ -9,13 +9,13 @@
 
 /// Conversion from Matroska timestamps (and nanoseconds) to ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeBase {
+pub(crate) struct TimeBase {
     /// Ticks per second.
-    pub timescale: u32,
+    pub(crate) timescale: u32,
     /// Ticks per Matroska timestamp unit.
-    pub per_unit: u64,
+    pub(crate) per_unit: u64,
     /// TimestampScale in nanoseconds.
-    pub scale_ns: u64,
+    pub(crate) scale_ns: u64,
 }
 
 const NS_PER_SEC: u64 = 1_000_000_000;
@@ -29,7 +29,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 impl TimeBase {
     /// The time base for a TimestampScale (nanoseconds per unit, non-zero).
-    pub fn new(scale_ns: u64) -> TimeBase {
+    pub(crate) fn new(scale_ns: u64) -> TimeBase {
         let scale_ns = scale_ns.max(1);
         let g = gcd(NS_PER_SEC, scale_ns);
         TimeBase {
@@ -41,12 +41,12 @@ impl TimeBase {
     }
 
     /// A Matroska timestamp in ticks, `None` on overflow.
-    pub fn ticks(&self, units: i64) -> Option<i64> {
+    pub(crate) fn ticks(&self, units: i64) -> Option<i64> {
         units.checked_mul(i64::try_from(self.per_unit).ok()?)
     }
 
     /// Nanoseconds in ticks, rounded to the nearest tick.
-    pub fn ns_to_ticks(&self, ns: u64) -> u64 {
+    pub(crate) fn ns_to_ticks(&self, ns: u64) -> u64 {
         let t = (u128::from(ns) * u128::from(self.timescale) + u128::from(NS_PER_SEC / 2))
             / u128::from(NS_PER_SEC);
         u64::try_from(t).unwrap_or(u64::MAX)
@@ -54,7 +54,7 @@ impl TimeBase {
 
     /// Nanoseconds in Matroska timestamp units, rounded down (ffmpeg's rule for spacing laced
     /// frames by DefaultDuration).
-    pub fn ns_to_units_floor(&self, ns: u64) -> u64 {
+    pub(crate) fn ns_to_units_floor(&self, ns: u64) -> u64 {
         ns / self.scale_ns
     }
 }

@@ -8,39 +8,39 @@ use crate::RemuxError;
 
 /// One ContentEncoding of a track.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContentEncoding {
+pub(crate) struct ContentEncoding {
     /// ContentEncodingOrder: encodings are undone from the highest order down.
-    pub order: u64,
+    pub(crate) order: u64,
     /// ContentEncodingScope bits: 1 = frames, 2 = CodecPrivate.
-    pub scope: u64,
+    pub(crate) scope: u64,
     /// ContentEncodingType: 0 = compression, 1 = encryption.
-    pub kind: u64,
+    pub(crate) kind: u64,
     /// ContentCompAlgo: 0 = zlib, 1 = bzlib, 2 = lzo1x, 3 = header stripping.
-    pub algo: u64,
+    pub(crate) algo: u64,
     /// ContentCompSettings (the stripped header bytes for algo 3).
-    pub settings: Vec<u8>,
+    pub(crate) settings: Vec<u8>,
 }
 
 /// A TrackEntry as read from the file, defaults from the Matroska specification applied.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrackEntry {
-    pub number: u64,
-    pub track_type: u64,
-    pub codec_id: String,
-    pub codec_private: Vec<u8>,
-    pub default_duration_ns: Option<u64>,
-    pub codec_delay_ns: u64,
-    pub seek_pre_roll_ns: u64,
-    pub language: Option<String>,
-    pub language_bcp47: Option<String>,
-    pub name: Option<String>,
-    pub pixel_width: u64,
-    pub pixel_height: u64,
-    pub sampling_frequency: f64,
-    pub output_sampling_frequency: Option<f64>,
-    pub channels: u64,
-    pub bit_depth: u64,
-    pub encodings: Vec<ContentEncoding>,
+pub(crate) struct TrackEntry {
+    pub(crate) number: u64,
+    pub(crate) track_type: u64,
+    pub(crate) codec_id: String,
+    pub(crate) codec_private: Vec<u8>,
+    pub(crate) default_duration_ns: Option<u64>,
+    pub(crate) codec_delay_ns: u64,
+    pub(crate) seek_pre_roll_ns: u64,
+    pub(crate) language: Option<String>,
+    pub(crate) language_bcp47: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) pixel_width: u64,
+    pub(crate) pixel_height: u64,
+    pub(crate) sampling_frequency: f64,
+    pub(crate) output_sampling_frequency: Option<f64>,
+    pub(crate) channels: u64,
+    pub(crate) bit_depth: u64,
+    pub(crate) encodings: Vec<ContentEncoding>,
 }
 
 impl TrackEntry {
@@ -68,7 +68,7 @@ impl TrackEntry {
 }
 
 /// Parses the body of a Tracks element.
-pub fn parse_tracks(body: &[u8], body_at: u64) -> Result<Vec<TrackEntry>, RemuxError> {
+pub(crate) fn parse_tracks(body: &[u8], body_at: u64) -> Result<Vec<TrackEntry>, RemuxError> {
     let mut out: Vec<TrackEntry> = Vec::new();
     for child in Children::new(body, body_at) {
         let child = child?;

@@ -3,24 +3,24 @@
 
 /// Big-endian writer for box headers and fields.
 #[derive(Debug, Default, Clone)]
-pub struct BoxBuf {
+pub(crate) struct BoxBuf {
     /// The bytes written so far.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Position of an open box, returned by [`BoxBuf::begin`] and consumed by [`BoxBuf::end`].
 #[must_use = "every begun box must be ended"]
 #[derive(Debug)]
-pub struct Open(usize);
+pub(crate) struct Open(usize);
 
 impl BoxBuf {
     /// An empty buffer.
-    pub fn new() -> BoxBuf {
+    pub(crate) fn new() -> BoxBuf {
         BoxBuf { bytes: Vec::new() }
     }
 
     /// Start a box of type `fourcc` (size patched by [`BoxBuf::end`]).
-    pub fn begin(&mut self, fourcc: &[u8; 4]) -> Open {
+    pub(crate) fn begin(&mut self, fourcc: &[u8; 4]) -> Open {
         let at = self.bytes.len();
         self.bytes.extend_from_slice(&[0, 0, 0, 0]);
         self.bytes.extend_from_slice(fourcc);
@@ -28,80 +28,72 @@ impl BoxBuf {
     }
 
     /// Start a full box (version and 24-bit flags after the header).
-    pub fn begin_full(&mut self, fourcc: &[u8; 4], version: u8, flags: u32) -> Open {
+    pub(crate) fn begin_full(&mut self, fourcc: &[u8; 4], version: u8, flags: u32) -> Open {
         let open = self.begin(fourcc);
         self.u32(u32::from(version) << 24 | (flags & 0x00ff_ffff));
         open
     }
 
     /// Close a box: write its size into its header.
-    pub fn end(&mut self, open: Open) {
+    pub(crate) fn end(&mut self, open: Open) {
         let size = (self.bytes.len() - open.0) as u32;
         self.bytes[open.0..open.0 + 4].copy_from_slice(&size.to_be_bytes());
     }
 
     /// One byte.
-    pub fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.bytes.push(v);
     }
     /// Big-endian u16.
-    pub fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.bytes.extend_from_slice(&v.to_be_bytes());
     }
-    /// Big-endian u24 (low 24 bits of `v`).
-    pub fn u24(&mut self, v: u32) {
-        self.bytes.extend_from_slice(&v.to_be_bytes()[1..]);
-    }
     /// Big-endian u32.
-    pub fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.bytes.extend_from_slice(&v.to_be_bytes());
     }
     /// Big-endian i32.
-    pub fn i32(&mut self, v: i32) {
+    pub(crate) fn i32(&mut self, v: i32) {
         self.bytes.extend_from_slice(&v.to_be_bytes());
     }
     /// Big-endian u64.
-    pub fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.bytes.extend_from_slice(&v.to_be_bytes());
     }
     /// Raw bytes.
-    pub fn put(&mut self, v: &[u8]) {
+    pub(crate) fn put(&mut self, v: &[u8]) {
         self.bytes.extend_from_slice(v);
     }
     /// `n` zero bytes.
-    pub fn zeros(&mut self, n: usize) {
+    pub(crate) fn zeros(&mut self, n: usize) {
         self.bytes.resize(self.bytes.len() + n, 0);
     }
     /// The unity transformation matrix of mvhd/tkhd.
-    pub fn unity_matrix(&mut self) {
+    pub(crate) fn unity_matrix(&mut self) {
         for v in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
             self.u32(v);
         }
     }
     /// Current length.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.bytes.len()
-    }
-    /// True when nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
     }
 }
 
 /// A bit reader over a byte slice (MSB first), for codec headers (AC-3, VP9).
 #[derive(Debug)]
-pub struct Bits<'a> {
+pub(crate) struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Bits<'a> {
     /// Read from the start of `data`.
-    pub fn new(data: &'a [u8]) -> Bits<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Bits<'a> {
         Bits { data, pos: 0 }
     }
     /// Read `n` ≤ 32 bits; `None` past the end.
-    pub fn read(&mut self, n: u32) -> Option<u32> {
+    pub(crate) fn read(&mut self, n: u32) -> Option<u32> {
         let mut v = 0u32;
         for _ in 0..n {
             let byte = *self.data.get(self.pos / 8)?;
@@ -112,7 +104,7 @@ impl<'a> Bits<'a> {
         Some(v)
     }
     /// Skip `n` bits.
-    pub fn skip(&mut self, n: u32) -> Option<()> {
+    pub(crate) fn skip(&mut self, n: u32) -> Option<()> {
         self.read(n.min(32))?;
         if n > 32 {
             self.skip(n - 32)?;
@@ -123,16 +115,16 @@ impl<'a> Bits<'a> {
 
 /// A bit writer (MSB first) for packed fields (dac3, dec3, mdhd language).
 #[derive(Debug, Default)]
-pub struct BitWriter {
+pub(crate) struct BitWriter {
     /// Completed bytes.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     acc: u64,
     n: u32,
 }
 
 impl BitWriter {
     /// Append the low `n` ≤ 32 bits of `v`.
-    pub fn put(&mut self, n: u32, v: u32) {
+    pub(crate) fn put(&mut self, n: u32, v: u32) {
         self.acc = (self.acc << n) | u64::from(v & ((1u64 << n) - 1) as u32);
         self.n += n;
         while self.n >= 8 {
@@ -141,7 +133,7 @@ impl BitWriter {
         }
     }
     /// Pad with zero bits to a byte boundary and return the bytes.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         if self.n > 0 {
             let pad = 8 - self.n;
             self.put(pad, 0);

@@ -5,17 +5,17 @@ use super::buf::{BitWriter, Bits, BoxBuf};
 
 /// The fields of an AC-3 sync frame header that `dac3` needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ac3Info {
-    pub fscod: u32,
-    pub bsid: u32,
-    pub bsmod: u32,
-    pub acmod: u32,
-    pub lfeon: u32,
-    pub bit_rate_code: u32,
+pub(crate) struct Ac3Info {
+    pub(crate) fscod: u32,
+    pub(crate) bsid: u32,
+    pub(crate) bsmod: u32,
+    pub(crate) acmod: u32,
+    pub(crate) lfeon: u32,
+    pub(crate) bit_rate_code: u32,
 }
 
 /// Parse an AC-3 sync frame header.
-pub fn parse_ac3(frame: &[u8]) -> Option<Ac3Info> {
+pub(crate) fn parse_ac3(frame: &[u8]) -> Option<Ac3Info> {
     let mut r = Bits::new(frame);
     if r.read(16)? != 0x0b77 {
         return None;
@@ -50,7 +50,7 @@ pub fn parse_ac3(frame: &[u8]) -> Option<Ac3Info> {
 }
 
 /// Write `dac3` from the first AC-3 frame.
-pub fn write_dac3(b: &mut BoxBuf, frame: &[u8]) -> Option<Ac3Info> {
+pub(crate) fn write_dac3(b: &mut BoxBuf, frame: &[u8]) -> Option<Ac3Info> {
     let info = parse_ac3(frame)?;
     let mut w = BitWriter::default();
     w.put(2, info.fscod);
@@ -68,19 +68,19 @@ pub fn write_dac3(b: &mut BoxBuf, frame: &[u8]) -> Option<Ac3Info> {
 
 /// The fields of an E-AC-3 independent substream header that `dec3` needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Eac3Info {
-    pub fscod: u32,
-    pub bsid: u32,
-    pub acmod: u32,
-    pub lfeon: u32,
+pub(crate) struct Eac3Info {
+    pub(crate) fscod: u32,
+    pub(crate) bsid: u32,
+    pub(crate) acmod: u32,
+    pub(crate) lfeon: u32,
     /// Sample rate in Hz.
-    pub sample_rate: u32,
+    pub(crate) sample_rate: u32,
     /// Kilobits per second of this frame.
-    pub data_rate: u32,
+    pub(crate) data_rate: u32,
 }
 
 /// Parse an E-AC-3 sync frame header (first independent substream).
-pub fn parse_eac3(frame: &[u8]) -> Option<Eac3Info> {
+pub(crate) fn parse_eac3(frame: &[u8]) -> Option<Eac3Info> {
     let mut r = Bits::new(frame);
     if r.read(16)? != 0x0b77 {
         return None;
@@ -119,7 +119,7 @@ pub fn parse_eac3(frame: &[u8]) -> Option<Eac3Info> {
 }
 
 /// Write `dec3` (one independent substream, no dependent substreams) from the first frame.
-pub fn write_dec3(b: &mut BoxBuf, frame: &[u8]) -> Option<Eac3Info> {
+pub(crate) fn write_dec3(b: &mut BoxBuf, frame: &[u8]) -> Option<Eac3Info> {
     let info = parse_eac3(frame)?;
     let mut w = BitWriter::default();
     w.put(13, info.data_rate.min(0x1fff));
@@ -141,7 +141,7 @@ pub fn write_dec3(b: &mut BoxBuf, frame: &[u8]) -> Option<Eac3Info> {
 }
 
 /// Channel count of an AC-3 acmod plus LFE.
-pub fn channels(acmod: u32, lfeon: u32) -> u16 {
+pub(crate) fn channels(acmod: u32, lfeon: u32) -> u16 {
     [2u16, 1, 2, 3, 3, 4, 4, 5][acmod as usize & 7] + lfeon as u16
 }
 

@@ -4,7 +4,7 @@ use super::buf::BoxBuf;
 
 /// The STREAMINFO block (4-byte header + 34 bytes) from FLAC codec private data, with or
 /// without the "fLaC" marker.
-pub fn streaminfo(private: &[u8]) -> Option<&[u8]> {
+pub(crate) fn streaminfo(private: &[u8]) -> Option<&[u8]> {
     let blocks = private.strip_prefix(b"fLaC").unwrap_or(private);
     let header = blocks.get(..4)?;
     if header[0] & 0x7f != 0 {
@@ -18,7 +18,7 @@ pub fn streaminfo(private: &[u8]) -> Option<&[u8]> {
 }
 
 /// Sample rate, channels and bits per sample from a STREAMINFO block (with its header).
-pub fn streaminfo_format(block: &[u8]) -> Option<(u32, u16, u16)> {
+pub(crate) fn streaminfo_format(block: &[u8]) -> Option<(u32, u16, u16)> {
     let b = block.get(4..38)?;
     let rate = (u32::from(b[10]) << 12) | (u32::from(b[11]) << 4) | (u32::from(b[12]) >> 4);
     let channels = u16::from((b[12] >> 1) & 0x7) + 1;
@@ -27,7 +27,7 @@ pub fn streaminfo_format(block: &[u8]) -> Option<(u32, u16, u16)> {
 }
 
 /// Write `dfLa` with STREAMINFO marked as the last metadata block.
-pub fn write(b: &mut BoxBuf, private: &[u8]) -> Option<()> {
+pub(crate) fn write(b: &mut BoxBuf, private: &[u8]) -> Option<()> {
     let block = streaminfo(private)?;
     let open = b.begin_full(b"dfLa", 0, 0);
     b.u8(0x80);

@@ -3,7 +3,7 @@
 use super::buf::BoxBuf;
 
 /// Write `dOps` from an OpusHead; `None` when the head is malformed.
-pub fn write(b: &mut BoxBuf, head: &[u8]) -> Option<()> {
+pub(crate) fn write(b: &mut BoxBuf, head: &[u8]) -> Option<()> {
     if head.len() < 19 || &head[..8] != b"OpusHead" {
         return None;
     }
@@ -29,7 +29,7 @@ pub fn write(b: &mut BoxBuf, head: &[u8]) -> Option<()> {
 }
 
 /// Rebuild an OpusHead from a `dOps` body (MP4 input).
-pub fn to_opus_head(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn to_opus_head(body: &[u8]) -> Option<Vec<u8>> {
     if body.len() < 11 {
         return None;
     }
@@ -44,11 +44,6 @@ pub fn to_opus_head(body: &[u8]) -> Option<Vec<u8>> {
         head.extend_from_slice(body.get(11..13 + usize::from(body[1]))?);
     }
     Some(head)
-}
-
-/// Pre-skip (in 48 kHz samples) from an OpusHead.
-pub fn pre_skip(head: &[u8]) -> Option<u16> {
-    (head.len() >= 19).then(|| u16::from_le_bytes([head[10], head[11]]))
 }
 
 #[cfg(test)]

@@ -4,15 +4,15 @@ use super::buf::BoxBuf;
 
 /// One edit: `media_time` -1 is an empty edit (the track starts later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Edit {
+pub(crate) struct Edit {
     /// Duration in the movie timescale (0 in fragmented init segments: "to the end").
-    pub segment_duration: u64,
+    pub(crate) segment_duration: u64,
     /// Start in the media timescale, or -1 for an empty edit.
-    pub media_time: i64,
+    pub(crate) media_time: i64,
 }
 
 /// Write `edts` holding one `elst` (version 1 when a value needs 64 bits).
-pub fn write(b: &mut BoxBuf, edits: &[Edit]) {
+pub(crate) fn write(b: &mut BoxBuf, edits: &[Edit]) {
     let v1 = edits.iter().any(|e| {
         e.segment_duration > u64::from(u32::MAX)
             || e.media_time > i64::from(i32::MAX)

@@ -23,7 +23,7 @@ fn descriptor(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
 }
 
 /// Write `esds` for object type `oti`, with `asc` as DecoderSpecificInfo when non-empty.
-pub fn write(
+pub(crate) fn write(
     b: &mut BoxBuf,
     track_id: u32,
     oti: u8,
@@ -50,7 +50,7 @@ pub fn write(
 }
 
 /// What an `esds` body (after the FullBox header) carries: (object type, DecoderSpecificInfo).
-pub fn parse(body: &[u8]) -> Option<(u8, Vec<u8>)> {
+pub(crate) fn parse(body: &[u8]) -> Option<(u8, Vec<u8>)> {
     let mut oti = None;
     let mut dsi = Vec::new();
     let mut stack = vec![body];

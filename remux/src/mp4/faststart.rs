@@ -19,7 +19,7 @@ use super::stsd::EntryOptions;
 use super::text::TextConv;
 use super::timing::{TimedSample, WithoutData};
 use super::tkhd::TrackHeader;
-use super::track::{time_lt, OutTrack};
+use super::track::{dropped, time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
 use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
@@ -52,9 +52,9 @@ pub struct FaststartHeader {
     /// Bytes of packet data pass 2 must write.
     pub payload: u64,
     /// Per input track index: dropped.
-    pub dropped: Vec<bool>,
+    pub(crate) dropped: Vec<bool>,
     /// The codec of each track (pass 2 needs it for text conversion).
-    pub codecs: Vec<Codec>,
+    pub(crate) codecs: Vec<Codec>,
     /// One-line warnings about dropped tracks.
     pub warnings: Vec<String>,
 }
@@ -158,7 +158,9 @@ impl FaststartPlan {
             .iter()
             .any(|&i| self.tracks[i].track.kind != TrackKind::Subtitle)
         {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         let mut ftyp_box = BoxBuf::new();
         let brands: Vec<[u8; 4]> = live

@@ -13,7 +13,7 @@ use super::edts::Edit;
 use super::stsd::EntryOptions;
 use super::timing::TimedSample;
 use super::tkhd::TrackHeader;
-use super::track::{rescale, time_lt, OutTrack};
+use super::track::{dropped, rescale, time_lt, OutTrack};
 use super::trak::{self, Table, TrakParams};
 use super::{ftyp, mvhd};
 use bytes::Bytes;
@@ -54,6 +54,7 @@ impl FragmentOut for Vec<u8> {
 /// Options of the fragmented writer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FragmentOptions {
+    /// How sample entries are written.
     pub entry: EntryOptions,
     /// Minimum fragment duration in seconds (fragments still start at key frames).
     pub fragment_duration: Option<f64>,
@@ -108,6 +109,24 @@ impl FragmentedMuxer {
             timed: Vec::new(),
             index: Vec::new(),
         }
+    }
+
+    /// A muxer for a later part of the same input (an HLS segment), once this one has
+    /// written its init segment: it writes fragments only, with this one's sample entries,
+    /// dropped tracks and time origin, numbered from `sequence + 1`. Decode times and text
+    /// gaps are derived afresh from its own packets, as for an input that starts with them.
+    pub fn continuation(&self, sequence: u32) -> FragmentedMuxer {
+        let tracks: Vec<Track> = self.tracks.iter().map(|t| t.track.clone()).collect();
+        let mut next = FragmentedMuxer::new(tracks, self.opts);
+        for (t, from) in next.tracks.iter_mut().zip(&self.tracks) {
+            t.entry.clone_from(&from.entry);
+            t.dropped = from.dropped;
+        }
+        next.init_done = self.init_done;
+        next.origin.clone_from(&self.origin);
+        next.dts_shift.clone_from(&self.dts_shift);
+        next.sequence = sequence;
+        next
     }
 
     /// Warnings (dropped tracks) collected so far; drained.
@@ -202,7 +221,9 @@ impl FragmentedMuxer {
         }
         self.flush(out, true)?;
         if !self.init_done {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         Ok(())
     }
@@ -243,7 +264,9 @@ impl FragmentedMuxer {
             .iter()
             .any(|&i| self.tracks[i].track.kind != TrackKind::Subtitle)
         {
-            return Err(RemuxError::NoTracks);
+            return Err(RemuxError::NoTracks {
+                dropped: dropped(&self.tracks),
+            });
         }
         // Origin: the earliest of every track's first presented time and first decode time
         // (plus edit delay), so that no tfdt is negative.

@@ -3,7 +3,7 @@
 use super::buf::BoxBuf;
 
 /// Write `ftyp` with major brand `isom` and the brands our output uses.
-pub fn write(b: &mut BoxBuf, fragmented: bool, extra: &[[u8; 4]]) {
+pub(crate) fn write(b: &mut BoxBuf, fragmented: bool, extra: &[[u8; 4]]) {
     let open = b.begin(b"ftyp");
     b.put(b"isom");
     b.u32(0x200);

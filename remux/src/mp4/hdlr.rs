@@ -3,7 +3,7 @@
 use super::buf::BoxBuf;
 
 /// Write `hdlr` with a NUL-terminated name.
-pub fn write(b: &mut BoxBuf, handler: &[u8; 4], name: &str) {
+pub(crate) fn write(b: &mut BoxBuf, handler: &[u8; 4], name: &str) {
     let open = b.begin_full(b"hdlr", 0, 0);
     b.u32(0);
     b.put(handler);

@@ -3,7 +3,7 @@
 use super::buf::BoxBuf;
 
 /// Pack an ISO 639-2/T code into mdhd's 15 bits; anything else becomes "und".
-pub fn pack_language(lang: Option<&str>) -> u16 {
+pub(crate) fn pack_language(lang: Option<&str>) -> u16 {
     let code = match lang {
         Some(l) if l.len() == 3 && l.bytes().all(|c| c.is_ascii_lowercase()) => l.as_bytes(),
         _ => b"und",
@@ -13,7 +13,7 @@ pub fn pack_language(lang: Option<&str>) -> u16 {
 }
 
 /// Write `mdhd`.
-pub fn write(b: &mut BoxBuf, timescale: u32, duration: u64, language: Option<&str>) {
+pub(crate) fn write(b: &mut BoxBuf, timescale: u32, duration: u64, language: Option<&str>) {
     let v1 = duration > u64::from(u32::MAX);
     let open = b.begin_full(b"mdhd", u8::from(v1), 0);
     if v1 {

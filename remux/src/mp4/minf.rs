@@ -4,7 +4,7 @@ use super::buf::BoxBuf;
 use crate::TrackKind;
 
 /// Write the media header box for `kind` followed by `dinf` (data in this file).
-pub fn write_headers(b: &mut BoxBuf, kind: TrackKind) {
+pub(crate) fn write_headers(b: &mut BoxBuf, kind: TrackKind) {
     match kind {
         TrackKind::Video => {
             let open = b.begin_full(b"vmhd", 0, 1);

@@ -3,7 +3,7 @@
 use super::buf::BoxBuf;
 
 /// Write `mvhd`; version 1 when the duration does not fit 32 bits.
-pub fn write(b: &mut BoxBuf, timescale: u32, duration: u64, next_track_id: u32) {
+pub(crate) fn write(b: &mut BoxBuf, timescale: u32, duration: u64, next_track_id: u32) {
     let v1 = duration > u64::from(u32::MAX);
     let open = b.begin_full(b"mvhd", u8::from(v1), 0);
     if v1 {

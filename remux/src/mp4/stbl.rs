@@ -6,33 +6,33 @@ use super::buf::BoxBuf;
 
 /// Decode time, presentation time, duration and sync flag of one sample.
 #[derive(Debug, Clone, Copy)]
-pub struct SampleTime {
-    pub dts: i64,
-    pub pts: i64,
-    pub duration: u32,
-    pub keyframe: bool,
+pub(crate) struct SampleTime {
+    pub(crate) dts: i64,
+    pub(crate) pts: i64,
+    pub(crate) duration: u32,
+    pub(crate) keyframe: bool,
 }
 
 /// A run of consecutive samples of one track in mdat.
 #[derive(Debug, Clone, Copy)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// Offset from the start of the mdat payload.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// Number of samples.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 /// Everything `stbl` needs, minus `stsd`.
 #[derive(Debug, Default)]
-pub struct SampleTable {
-    pub sizes: Vec<u32>,
-    pub times: Vec<SampleTime>,
-    pub chunks: Vec<Chunk>,
+pub(crate) struct SampleTable {
+    pub(crate) sizes: Vec<u32>,
+    pub(crate) times: Vec<SampleTime>,
+    pub(crate) chunks: Vec<Chunk>,
 }
 
 impl SampleTable {
     /// Amount to add to every decode time so that all composition offsets are ≥ 0.
-    pub fn ctts_shift(&self) -> i64 {
+    pub(crate) fn ctts_shift(&self) -> i64 {
         self.times
             .iter()
             .map(|t| t.dts - t.pts)
@@ -42,17 +42,17 @@ impl SampleTable {
     }
 
     /// Sum of durations (the media duration).
-    pub fn media_duration(&self) -> u64 {
+    pub(crate) fn media_duration(&self) -> u64 {
         self.times.iter().map(|t| u64::from(t.duration)).sum()
     }
 
     /// Largest mdat-relative chunk offset.
-    pub fn max_chunk_offset(&self) -> u64 {
+    pub(crate) fn max_chunk_offset(&self) -> u64 {
         self.chunks.last().map_or(0, |c| c.offset)
     }
 
     /// Write stts, ctts, stss, stsc, stsz, stco/co64 (`base` = file offset of mdat payload).
-    pub fn write(&self, b: &mut BoxBuf, base: u64, video: bool, co64: bool) {
+    pub(crate) fn write(&self, b: &mut BoxBuf, base: u64, video: bool, co64: bool) {
         self.write_stts(b);
         self.write_ctts(b);
         if video && !self.times.iter().all(|t| t.keyframe) {
@@ -149,7 +149,7 @@ impl SampleTable {
 }
 
 /// (count, value) runs of equal consecutive values.
-pub fn run_lengths(values: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
+pub(crate) fn run_lengths(values: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for v in values {
         match runs.last_mut() {
@@ -161,7 +161,7 @@ pub fn run_lengths(values: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
 }
 
 /// Write an empty sample table (fragmented init segments).
-pub fn write_empty(b: &mut BoxBuf) {
+pub(crate) fn write_empty(b: &mut BoxBuf) {
     for fourcc in [b"stts", b"stsc", b"stco"] {
         let open = b.begin_full(fourcc, 0, 0);
         b.u32(0);

@@ -57,25 +57,8 @@ fn audio_header(b: &mut BoxBuf, channels: u16, sample_rate: u32) {
     });
 }
 
-/// Write `stsd` with the entry for `track`; `Err` names why MP4 cannot carry it.
-pub fn write(
-    b: &mut BoxBuf,
-    track: &Track,
-    out_id: u32,
-    first: &[u8],
-    opts: EntryOptions,
-) -> Result<(), String> {
-    let mut entry = BoxBuf::new();
-    write_entry(&mut entry, track, out_id, first, opts)?;
-    let open = b.begin_full(b"stsd", 0, 0);
-    b.u32(1);
-    b.put(&entry.bytes);
-    b.end(open);
-    Ok(())
-}
-
 /// The sample entry alone (checked before any output is written).
-pub fn write_entry(
+pub(crate) fn write_entry(
     b: &mut BoxBuf,
     track: &Track,
     out_id: u32,
@@ -172,7 +155,7 @@ pub fn write_entry(
 }
 
 /// The handler type and name of a track's `hdlr`.
-pub fn handler(track: &Track) -> (&'static [u8; 4], &'static str) {
+pub(crate) fn handler(track: &Track) -> (&'static [u8; 4], &'static str) {
     match track.kind {
         crate::TrackKind::Video => (b"vide", "VideoHandler"),
         crate::TrackKind::Audio => (b"soun", "SoundHandler"),

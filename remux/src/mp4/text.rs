@@ -8,14 +8,14 @@ use crate::{Codec, Packet, TextFormat};
 
 /// Per-track converter; a no-op for audio and video.
 #[derive(Debug)]
-pub struct TextConv {
+pub(crate) struct TextConv {
     format: Option<TextFormat>,
     prev_end: Option<i64>,
 }
 
 impl TextConv {
     /// A converter for a track of codec `codec`.
-    pub fn new(codec: &Codec) -> TextConv {
+    pub(crate) fn new(codec: &Codec) -> TextConv {
         let format = match codec {
             Codec::Text(TextFormat::Tx3g) => None,
             Codec::Text(f) => Some(*f),
@@ -28,7 +28,7 @@ impl TextConv {
     }
 
     /// The samples to write for `packet` (an empty gap sample may come first).
-    pub fn convert(&mut self, packet: Packet, out: &mut Vec<Packet>) {
+    pub(crate) fn convert(&mut self, packet: Packet, out: &mut Vec<Packet>) {
         let Some(format) = self.format else {
             out.push(packet);
             return;

@@ -15,31 +15,31 @@ use bytes::Bytes;
 use crate::{Extent, Packet};
 
 /// Frames a decoder may hold back for reordering (H.264/HEVC allow at most 16).
-pub const REORDER_DEPTH: usize = 16;
+pub(crate) const REORDER_DEPTH: usize = 16;
 
 /// A sample with its final decode time, presentation time and duration (track ticks).
 #[derive(Debug, Clone)]
-pub struct TimedSample {
-    pub dts: i64,
-    pub pts: i64,
-    pub duration: u64,
-    pub keyframe: bool,
-    pub data: Bytes,
+pub(crate) struct TimedSample {
+    pub(crate) dts: i64,
+    pub(crate) pts: i64,
+    pub(crate) duration: u64,
+    pub(crate) keyframe: bool,
+    pub(crate) data: Bytes,
     /// See [`Packet::omitted`].
-    pub omitted: Option<Extent>,
-    pub input_offset: u64,
+    pub(crate) omitted: Option<Extent>,
+    pub(crate) input_offset: u64,
 }
 
 impl TimedSample {
     /// The payload size, read or not.
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.data.len() + self.omitted.map_or(0, |e| e.len)
     }
 }
 
 /// The per-track timing stage: packets in decode order in, timed samples out.
 #[derive(Debug)]
-pub struct Timing {
+pub(crate) struct Timing {
     derive: bool,
     default_duration: Option<u64>,
     heap: BinaryHeap<Reverse<i64>>,
@@ -51,7 +51,7 @@ pub struct Timing {
 
 impl Timing {
     /// `derive`: compute decode times from presentation times (video from Matroska).
-    pub fn new(derive: bool, default_duration: Option<u64>) -> Timing {
+    pub(crate) fn new(derive: bool, default_duration: Option<u64>) -> Timing {
         Timing {
             derive,
             default_duration,
@@ -64,7 +64,7 @@ impl Timing {
     }
 
     /// Feed one packet (decode order); completed samples are appended to `out`.
-    pub fn push(&mut self, packet: Packet, out: &mut Vec<TimedSample>) {
+    pub(crate) fn push(&mut self, packet: Packet, out: &mut Vec<TimedSample>) {
         if self.derive && packet.dts.is_none() {
             self.heap.push(Reverse(packet.pts));
             self.waiting.push_back(packet);
@@ -98,7 +98,7 @@ impl Timing {
     }
 
     /// End of input: release everything held.
-    pub fn finish(&mut self, out: &mut Vec<TimedSample>) {
+    pub(crate) fn finish(&mut self, out: &mut Vec<TimedSample>) {
         while !self.waiting.is_empty() {
             self.release_one(out);
         }
@@ -126,7 +126,7 @@ fn sample(p: Packet, dts: i64, duration: u64) -> TimedSample {
 }
 
 /// Extension used by the faststart planner, which needs times but not payloads.
-pub trait WithoutData {
+pub(crate) trait WithoutData {
     /// The same packet with an empty payload.
     fn without_data(self) -> Packet;
 }

@@ -4,22 +4,22 @@ use super::buf::BoxBuf;
 
 /// What `tkhd` says about a track.
 #[derive(Debug, Clone, Copy)]
-pub struct TrackHeader {
+pub(crate) struct TrackHeader {
     /// track_ID (1-based).
-    pub id: u32,
+    pub(crate) id: u32,
     /// Duration in the movie timescale (0 for fragmented output).
-    pub duration: u64,
+    pub(crate) duration: u64,
     /// Alternate group: 0 video, 1 audio, 2 text.
-    pub alternate_group: u16,
+    pub(crate) alternate_group: u16,
     /// Audio tracks have volume 1.0.
-    pub audio: bool,
+    pub(crate) audio: bool,
     /// Presentation size in pixels (0 for audio).
-    pub width: u32,
-    pub height: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
 }
 
 /// Write `tkhd` (enabled, in movie; version 1 for long durations).
-pub fn write(b: &mut BoxBuf, h: &TrackHeader) {
+pub(crate) fn write(b: &mut BoxBuf, h: &TrackHeader) {
     let v1 = h.duration > u64::from(u32::MAX);
     let open = b.begin_full(b"tkhd", u8::from(v1), 0x3);
     if v1 {

@@ -8,26 +8,26 @@ use crate::{Codec, Track, TrackKind};
 
 /// A track on its way into the MP4.
 #[derive(Debug)]
-pub struct OutTrack {
+pub(crate) struct OutTrack {
     /// The input's description (timescale, codec, private data).
-    pub track: Track,
+    pub(crate) track: Track,
     /// track_ID in the output (1-based, in input order).
-    pub out_id: u32,
+    pub(crate) out_id: u32,
     /// Text events to tx3g samples.
-    pub text: TextConv,
+    pub(crate) text: TextConv,
     /// Decode times and durations.
-    pub timing: Timing,
+    pub(crate) timing: Timing,
     /// The encoded sample entry, once the first sample is known.
-    pub entry: Option<Vec<u8>>,
+    pub(crate) entry: Option<Vec<u8>>,
     /// Dropped (its sample entry could not be built); its packets are ignored.
-    pub dropped: bool,
+    pub(crate) dropped: bool,
     /// Samples written so far.
-    pub samples: u64,
+    pub(crate) samples: u64,
 }
 
 impl OutTrack {
     /// A new output track with id `out_id`.
-    pub fn new(track: Track, out_id: u32) -> OutTrack {
+    pub(crate) fn new(track: Track, out_id: u32) -> OutTrack {
         let timing = Timing::new(track.kind == TrackKind::Video, track.default_duration);
         OutTrack {
             text: TextConv::new(&track.codec),
@@ -41,7 +41,7 @@ impl OutTrack {
     }
 
     /// Build the sample entry from the first sample; `Err` is the reason to drop the track.
-    pub fn ensure_entry(&mut self, first: &[u8], opts: EntryOptions) -> Result<(), String> {
+    pub(crate) fn ensure_entry(&mut self, first: &[u8], opts: EntryOptions) -> Result<(), String> {
         if self.entry.is_some() {
             return Ok(());
         }
@@ -54,7 +54,7 @@ impl OutTrack {
     /// Presentation delay expressed by the edit list's media_time: the codec delay of audio
     /// (e.g. AAC priming from an MP4 edit list). Opus keeps its pre-skip in dOps only, as
     /// ffmpeg does, so the decoder (not the edit list) drops it.
-    pub fn edit_delay(&self) -> i64 {
+    pub(crate) fn edit_delay(&self) -> i64 {
         if self.track.kind == TrackKind::Audio && self.track.codec != Codec::Opus {
             self.track.codec_delay.min(i64::MAX as u64) as i64
         } else {
@@ -63,17 +63,28 @@ impl OutTrack {
     }
 
     /// The one-line warning for dropping this track.
-    pub fn drop_warning(&self, why: &str) -> String {
-        format!(
-            "dropping track {} ({}): {why}",
-            self.track.id,
-            codec_name(&self.track.codec)
-        )
+    pub(crate) fn drop_warning(&self, why: &str) -> String {
+        format!("dropping {}: {why}", describe(&self.track))
     }
 }
 
+/// A track in messages: `track N (CODEC)`.
+pub(crate) fn describe(track: &Track) -> String {
+    format!("track {} ({})", track.id, codec_name(&track.codec))
+}
+
+/// The names of the tracks of `tracks` that were dropped, for
+/// [`crate::RemuxError::NoTracks`].
+pub(crate) fn dropped(tracks: &[OutTrack]) -> Vec<String> {
+    tracks
+        .iter()
+        .filter(|t| t.dropped)
+        .map(|t| describe(&t.track))
+        .collect()
+}
+
 /// A short name for a codec in messages.
-pub fn codec_name(codec: &Codec) -> String {
+fn codec_name(codec: &Codec) -> String {
     match codec {
         Codec::Unsupported(name) => name.clone(),
         Codec::Text(f) => format!("text {f:?}"),
@@ -82,12 +93,12 @@ pub fn codec_name(codec: &Codec) -> String {
 }
 
 /// Compare two times given in different timescales: a/ta < b/tb.
-pub fn time_lt(a: i64, ta: u32, b: i64, tb: u32) -> bool {
+pub(crate) fn time_lt(a: i64, ta: u32, b: i64, tb: u32) -> bool {
     i128::from(a) * i128::from(tb) < i128::from(b) * i128::from(ta)
 }
 
 /// Convert `t` ticks of `from` to ticks of `to`, rounding to nearest.
-pub fn rescale(t: i64, from: u32, to: u32) -> i64 {
+pub(crate) fn rescale(t: i64, from: u32, to: u32) -> i64 {
     let num = i128::from(t) * i128::from(to);
     let den = i128::from(from.max(1));
     let q = if num >= 0 {

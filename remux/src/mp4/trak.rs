@@ -8,7 +8,7 @@ use super::{hdlr, mdhd, minf};
 use crate::Track;
 
 /// The sample table part of a `trak`.
-pub enum Table<'a> {
+pub(crate) enum Table<'a> {
     /// Faststart: the real table, mdat payload at file offset `base`, 64-bit offsets or not.
     Full {
         table: &'a SampleTable,
@@ -20,18 +20,18 @@ pub enum Table<'a> {
 }
 
 /// Everything `trak` says about one output track.
-pub struct TrakParams<'a> {
-    pub header: TrackHeader,
-    pub edits: &'a [Edit],
-    pub track: &'a Track,
-    pub media_duration: u64,
+pub(crate) struct TrakParams<'a> {
+    pub(crate) header: TrackHeader,
+    pub(crate) edits: &'a [Edit],
+    pub(crate) track: &'a Track,
+    pub(crate) media_duration: u64,
     /// The sample entry box (avc1, mp4a, ...), already encoded.
-    pub entry: &'a [u8],
-    pub table: Table<'a>,
+    pub(crate) entry: &'a [u8],
+    pub(crate) table: Table<'a>,
 }
 
 /// Write one `trak`.
-pub fn write(b: &mut BoxBuf, p: &TrakParams) {
+pub(crate) fn write(b: &mut BoxBuf, p: &TrakParams) {
     let trak = b.begin(b"trak");
     tkhd::write(b, &p.header);
     if !p.edits.is_empty() {

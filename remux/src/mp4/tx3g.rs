@@ -2,10 +2,11 @@
 //! WebVTT: a sample is a 16-bit length and UTF-8 text; styling is dropped to plain text.
 
 use super::buf::BoxBuf;
+use crate::subtitle::{ass_event_text, ass_pieces, tag_pieces, Piece};
 use crate::TextFormat;
 
 /// Write a default `tx3g` sample entry (bottom-centred white text, one font "Serif").
-pub fn write_entry(b: &mut BoxBuf) {
+pub(crate) fn write_entry(b: &mut BoxBuf) {
     let open = b.begin(b"tx3g");
     b.zeros(6);
     b.u16(1); // data_reference_index
@@ -30,68 +31,28 @@ pub fn write_entry(b: &mut BoxBuf) {
     b.end(open);
 }
 
-/// Remove `{...}` ASS override blocks and turn `\N`, `\n`, `\h` into text.
-fn strip_ass_overrides(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut depth = 0u32;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' => depth += 1,
-            '}' if depth > 0 => depth -= 1,
-            _ if depth > 0 => {}
-            '\\' => match chars.peek() {
-                Some('N') | Some('n') => {
-                    chars.next();
-                    out.push('\n');
-                }
-                Some('h') => {
-                    chars.next();
-                    out.push(' ');
-                }
-                _ => out.push('\\'),
-            },
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Remove `<...>` markup (SRT `<i>`, WebVTT `<c.x>`, `<00:01.000>`).
-fn strip_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if in_tag => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The plain text of one subtitle event.
-pub fn plain_text(format: TextFormat, data: &[u8]) -> String {
+/// The plain text of one subtitle event: markup (ASS overrides, SRT/WebVTT tags) dropped.
+pub(crate) fn plain_text(format: TextFormat, data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    let text = match format {
-        // Matroska ASS events: ReadOrder, Layer, Style, Name, MarginL, MarginR, MarginV,
-        // Effect, Text. The text itself may contain commas.
-        TextFormat::Ass => {
-            let body = text.splitn(9, ',').nth(8).unwrap_or("");
-            strip_ass_overrides(body)
+    let mut plain = String::with_capacity(text.len());
+    let mut keep = |p| {
+        if let Piece::Char(c) = p {
+            plain.push(c);
         }
-        TextFormat::Srt | TextFormat::WebVtt => strip_tags(&text),
-        TextFormat::Tx3g => text.into_owned(),
     };
-    text.replace("\r\n", "\n")
+    match format {
+        TextFormat::Ass => ass_pieces(ass_event_text(&text), &mut keep),
+        TextFormat::Srt | TextFormat::WebVtt => tag_pieces(&text, &mut keep),
+        TextFormat::Tx3g => plain.push_str(&text),
+    }
+    plain
+        .replace("\r\n", "\n")
         .trim_end_matches(['\n', '\r', ' '])
         .to_string()
 }
 
 /// A tx3g sample: 16-bit length then UTF-8 text (truncated at 65535 bytes on a char boundary).
-pub fn sample(text: &str) -> Vec<u8> {
+pub(crate) fn sample(text: &str) -> Vec<u8> {
     let mut end = text.len().min(0xffff);
     while !text.is_char_boundary(end) {
         end -= 1;

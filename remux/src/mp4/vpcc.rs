@@ -1,10 +1,10 @@
 //! `vpcC`: VP codec configuration, copied from codec private data or built from the first VP9
 //! key frame's uncompressed header (profile, bit depth, chroma subsampling, colour space).
 
-use super::buf::{Bits, BoxBuf};
+use super::buf::Bits;
 
 /// A VPCodecConfigurationRecord body (after the FullBox header, version 1).
-pub fn from_bitstream(frame: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
+pub(crate) fn from_bitstream(frame: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
     let mut r = Bits::new(frame);
     if r.read(2)? != 2 {
         return None;
@@ -80,13 +80,6 @@ pub fn from_bitstream(frame: &[u8], width: u32, height: u32) -> Option<Vec<u8>> 
         0,
         0,
     ])
-}
-
-/// Write `vpcC` version 1 with the given record body.
-pub fn write(b: &mut BoxBuf, record: &[u8]) {
-    let open = b.begin_full(b"vpcC", 1, 0);
-    b.put(record);
-    b.end(open);
 }
 
 #[cfg(test)]

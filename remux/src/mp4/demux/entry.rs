@@ -7,7 +7,7 @@ use crate::mp4::{dops, esds};
 use crate::{Codec, RemuxError, TextFormat, Track, TrackKind};
 
 /// Fill `track` (kind already set) from the first sample entry in an `stsd` body.
-pub fn read_stsd(
+pub(crate) fn read_stsd(
     stsd: &[u8],
     at: u64,
     track: &mut Track,

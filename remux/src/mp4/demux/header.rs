@@ -5,18 +5,21 @@ use crate::RemuxError;
 
 /// One box inside a parent held in memory.
 #[derive(Debug, Clone, Copy)]
-pub struct BoxRef<'a> {
+pub(crate) struct BoxRef<'a> {
     /// Four-character type.
-    pub fourcc: [u8; 4],
+    pub(crate) fourcc: [u8; 4],
     /// The body (after the header).
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
     /// File offset of the body (for error messages).
-    pub at: u64,
+    pub(crate) at: u64,
 }
 
 /// Parse a box header from `data` (at least 8 bytes, 16 for size 1): (fourcc, header length,
 /// total size or `None` for "to the end").
-pub fn parse_header(data: &[u8], at: u64) -> Result<([u8; 4], usize, Option<u64>), RemuxError> {
+pub(crate) fn parse_header(
+    data: &[u8],
+    at: u64,
+) -> Result<([u8; 4], usize, Option<u64>), RemuxError> {
     if data.len() < 8 {
         return Err(RemuxError::Truncated { at });
     }
@@ -44,13 +47,13 @@ pub fn parse_header(data: &[u8], at: u64) -> Result<([u8; 4], usize, Option<u64>
 }
 
 /// The children of a box body held in memory (`at` = file offset of `data`).
-pub fn children(data: &[u8], at: u64) -> Children<'_> {
+pub(crate) fn children(data: &[u8], at: u64) -> Children<'_> {
     Children { data, pos: 0, at }
 }
 
 /// Iterator over child boxes; yields an error once and stops on a malformed child.
 #[derive(Debug)]
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     data: &'a [u8],
     pos: usize,
     at: u64,
@@ -91,7 +94,7 @@ impl<'a> Iterator for Children<'a> {
 }
 
 /// The first child of type `fourcc`, if any (errors in siblings are skipped).
-pub fn find<'a>(data: &'a [u8], at: u64, fourcc: &[u8; 4]) -> Option<BoxRef<'a>> {
+pub(crate) fn find<'a>(data: &'a [u8], at: u64, fourcc: &[u8; 4]) -> Option<BoxRef<'a>> {
     children(data, at)
         .filter_map(Result::ok)
         .find(|b| &b.fourcc == fourcc)
@@ -99,7 +102,7 @@ pub fn find<'a>(data: &'a [u8], at: u64, fourcc: &[u8; 4]) -> Option<BoxRef<'a>>
 
 /// A bounds-checked big-endian field reader over a box body.
 #[derive(Debug)]
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     data: &'a [u8],
     pos: usize,
     at: u64,
@@ -107,11 +110,11 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// Read `data`, whose first byte is at file offset `at`.
-    pub fn new(data: &'a [u8], at: u64) -> Fields<'a> {
+    pub(crate) fn new(data: &'a [u8], at: u64) -> Fields<'a> {
         Fields { data, pos: 0, at }
     }
     /// The next `n` bytes.
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], RemuxError> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], RemuxError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len());
         match end {
             Some(end) => {
@@ -125,32 +128,28 @@ impl<'a> Fields<'a> {
         }
     }
     /// u8.
-    pub fn u8(&mut self) -> Result<u8, RemuxError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, RemuxError> {
         Ok(self.bytes(1)?[0])
     }
     /// Big-endian u16.
-    pub fn u16(&mut self) -> Result<u16, RemuxError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, RemuxError> {
         let b = self.bytes(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
     /// Big-endian u32.
-    pub fn u32(&mut self) -> Result<u32, RemuxError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, RemuxError> {
         let b = self.bytes(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
     /// Big-endian u64.
-    pub fn u64(&mut self) -> Result<u64, RemuxError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, RemuxError> {
         let b = self.bytes(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
         Ok(u64::from_be_bytes(a))
     }
     /// Bytes left.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.data.len() - self.pos
-    }
-    /// File offset of the next byte.
-    pub fn at(&self) -> u64 {
-        self.at + self.pos as u64
     }
 }

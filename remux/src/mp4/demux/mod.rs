@@ -7,66 +7,37 @@
 //! moov at the end is not accepted (there is no way to know the sample layout before the end
 //! without buffering the whole mdat; a caller with such a stream should spool it to a file).
 
-pub mod entry;
-pub mod header;
-pub mod tables;
+mod entry;
+mod header;
+mod tables;
+
+use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use self::header::{children, find, parse_header, Fields};
-use self::tables::SampleRec;
+pub(crate) use self::tables::SampleRec;
 use crate::mp4::track::time_lt;
-use crate::{Codec, Extent, Packet, RemuxError, Track, TrackKind};
+use crate::{Codec, Demuxer, Extent, Packet, RemuxError, Source, Track, TrackKind};
 
 /// Largest moov we accept (its tables are read into memory).
-pub const MAX_MOOV: u64 = 512 << 20;
+const MAX_MOOV: u64 = 512 << 20;
 
-/// Random-access bytes: a file or a buffer.
-pub trait Source {
-    /// Total length in bytes.
-    fn len(&self) -> u64;
-    /// Fill `buf` from `offset`; an error if the source is shorter.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), RemuxError>;
-    /// True when the source is empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Source for std::fs::File {
-    fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), RemuxError> {
-        use std::os::unix::fs::FileExt;
-        self.read_exact_at(buf, offset).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                RemuxError::Truncated { at: offset }
-            } else {
-                RemuxError::Io(e)
-            }
-        })
-    }
-}
-
-impl Source for Vec<u8> {
-    fn len(&self) -> u64 {
-        self.as_slice().len() as u64
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), RemuxError> {
-        let start = usize::try_from(offset).map_err(|_| RemuxError::Truncated { at: offset })?;
-        let src = start
-            .checked_add(buf.len())
-            .and_then(|end| self.get(start..end))
-            .ok_or(RemuxError::Truncated { at: offset })?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
+/// `source.read_at`, a short source reported as truncation at `offset`.
+fn read_at<S: Source>(source: &S, offset: u64, buf: &mut [u8]) -> Result<(), RemuxError> {
+    source.read_at(offset, buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => RemuxError::Truncated { at: offset },
+        _ => RemuxError::Io(e),
+    })
 }
 
 struct TrackState {
-    samples: Vec<SampleRec>,
+    /// Shared by the parts of one file (see [`Mp4Demuxer::part`]).
+    samples: Arc<[SampleRec]>,
     next: usize,
+    /// One past the last sample to give.
+    end: usize,
     /// Added to decode and composition times: empty edit minus media_time, track ticks.
     shift: i64,
 }
@@ -78,6 +49,7 @@ pub struct Mp4Demuxer<S: Source> {
     states: Vec<TrackState>,
     /// See [`Mp4Demuxer::omit_payloads`]: (smallest payload, source length).
     omit: Option<(usize, u64)>,
+    duration: Option<f64>,
 }
 
 impl<S: Source> std::fmt::Debug for Mp4Demuxer<S> {
@@ -100,7 +72,7 @@ impl<S: Source> Mp4Demuxer<S> {
         while pos < len {
             let mut head = [0u8; 16];
             let n = (len - pos).min(16) as usize;
-            source.read_at(pos, &mut head[..n])?;
+            read_at(&source, pos, &mut head[..n])?;
             let (fourcc, hlen, size) = parse_header(&head[..n], pos)?;
             if !saw_box && !is_top_level(&fourcc) {
                 return Err(RemuxError::UnknownFormat);
@@ -117,7 +89,7 @@ impl<S: Source> Mp4Demuxer<S> {
             match &fourcc {
                 b"ftyp" => {
                     let mut brand = [0u8; 4];
-                    source.read_at(pos + hlen as u64, &mut brand)?;
+                    read_at(&source, pos + hlen as u64, &mut brand)?;
                     quicktime = &brand == b"qt  ";
                 }
                 b"moov" => {
@@ -129,7 +101,7 @@ impl<S: Source> Mp4Demuxer<S> {
                         });
                     }
                     let mut body = vec![0u8; body_len as usize];
-                    source.read_at(pos + hlen as u64, &mut body)?;
+                    read_at(&source, pos + hlen as u64, &mut body)?;
                     moov = Some((body, pos + hlen as u64));
                 }
                 _ => {}
@@ -140,16 +112,22 @@ impl<S: Source> Mp4Demuxer<S> {
             at: 0,
             what: "no moov box".into(),
         })?;
-        let movie_ts = find(&moov, moov_at, b"mvhd")
-            .map(|m| {
+        // mvhd: the movie timescale (edit lists count in it) and duration.
+        let (movie_ts, movie_duration) = find(&moov, moov_at, b"mvhd")
+            .and_then(|m| {
                 let mut f = Fields::new(m.body, m.at);
                 let v = f.u8().ok()?;
                 f.bytes(if v == 1 { 19 } else { 11 }).ok()?;
-                f.u32().ok()
+                let ts = f.u32().ok()?;
+                let d = if v == 1 {
+                    f.u64().ok()?
+                } else {
+                    u64::from(f.u32().ok()?)
+                };
+                Some((ts, d))
             })
-            .and_then(|x| x)
-            .unwrap_or(1000)
-            .max(1);
+            .unwrap_or((1000, 0));
+        let movie_ts = movie_ts.max(1);
         let mut tracks = Vec::new();
         let mut states = Vec::new();
         for child in children(&moov, moov_at) {
@@ -170,12 +148,58 @@ impl<S: Source> Mp4Demuxer<S> {
         if states.iter().all(|s| s.samples.is_empty()) && find(&moov, moov_at, b"mvex").is_some() {
             return Err(RemuxError::Unsupported("fragmented MP4 input".into()));
         }
+        // Unknown (0 or all ones in either width): the latest decode time of any track.
+        let duration = if movie_duration == 0 || movie_duration >= u64::from(u32::MAX) {
+            let ends = tracks.iter().zip(&states).filter_map(|(t, s)| {
+                let last = s.samples.last()?;
+                Some(last.dts.saturating_add(s.shift) as f64 / f64::from(t.timescale.max(1)))
+            });
+            ends.reduce(f64::max)
+        } else {
+            Some(movie_duration as f64 / f64::from(movie_ts))
+        };
         Ok(Mp4Demuxer {
             source,
             tracks,
             states,
             omit: None,
+            duration,
         })
+    }
+
+    /// The movie's duration in seconds (mvhd; without one, the latest decode time of any
+    /// track, which misses the last sample's duration).
+    pub fn duration(&self) -> Option<f64> {
+        self.duration
+    }
+
+    /// Track `i`'s samples (in [`Demuxer::tracks`] order) and the shift added to their
+    /// times (edit lists).
+    pub(crate) fn samples(&self, i: usize) -> (&[SampleRec], i64) {
+        (&self.states[i].samples, self.states[i].shift)
+    }
+
+    /// The same tables read from another source, each track `i` giving only its samples
+    /// `ranges[i]` (a packet's duration still comes from the sample after it).
+    pub(crate) fn part<T: Source>(&self, source: T, ranges: &[Range<usize>]) -> Mp4Demuxer<T> {
+        let states = self
+            .states
+            .iter()
+            .zip(ranges)
+            .map(|(s, r)| TrackState {
+                samples: s.samples.clone(),
+                next: r.start,
+                end: r.end.min(s.samples.len()),
+                shift: s.shift,
+            })
+            .collect();
+        Mp4Demuxer {
+            source,
+            tracks: self.tracks.clone(),
+            states,
+            omit: None,
+            duration: self.duration,
+        }
     }
 
     /// From now on leave payloads of at least `min` bytes unread where it can, as the
@@ -185,17 +209,18 @@ impl<S: Source> Mp4Demuxer<S> {
     pub fn omit_payloads(&mut self, min: usize) {
         self.omit = Some((min, self.source.len()));
     }
+}
 
-    /// The tracks of this input.
-    pub fn tracks(&self) -> &[Track] {
+impl<S: Source> Demuxer for Mp4Demuxer<S> {
+    fn tracks(&self) -> &[Track] {
         &self.tracks
     }
 
     /// The next packet in decode-time order across tracks, or `None` at the end.
-    pub fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
+    fn next_packet(&mut self) -> Result<Option<Packet>, RemuxError> {
         let mut best: Option<(usize, i64, u32)> = None;
         for (i, s) in self.states.iter().enumerate() {
-            if let Some(rec) = s.samples.get(s.next) {
+            if let Some(rec) = s.samples[..s.end].get(s.next) {
                 let ts = self.tracks[i].timescale.max(1);
                 let t = rec.dts.saturating_add(s.shift);
                 if best.is_none_or(|(_, bt, bts)| time_lt(t, ts, bt, bts)) {
@@ -230,7 +255,7 @@ impl<S: Source> Mp4Demuxer<S> {
             Some(_) => Bytes::new(),
             None => {
                 let mut data = vec![0u8; size];
-                self.source.read_at(rec.offset, &mut data)?;
+                read_at(&self.source, rec.offset, &mut data)?;
                 Bytes::from(data)
             }
         };
@@ -356,7 +381,8 @@ fn read_trak(
     Ok((
         track,
         TrackState {
-            samples,
+            end: samples.len(),
+            samples: samples.into(),
             next: 0,
             shift,
         },

@@ -7,12 +7,12 @@ use crate::RemuxError;
 
 /// One sample of an MP4 track.
 #[derive(Debug, Clone, Copy)]
-pub struct SampleRec {
-    pub offset: u64,
-    pub size: u32,
-    pub dts: i64,
-    pub cts: i32,
-    pub key: bool,
+pub(crate) struct SampleRec {
+    pub(crate) offset: u64,
+    pub(crate) size: u32,
+    pub(crate) dts: i64,
+    pub(crate) cts: i32,
+    pub(crate) key: bool,
 }
 
 fn malformed(at: u64, what: &str) -> RemuxError {
@@ -41,7 +41,7 @@ fn entries<'a>(
 }
 
 /// Expand `stbl` into samples; `file_len` bounds offsets and constant sample sizes.
-pub fn read(stbl: &[u8], at: u64, file_len: u64) -> Result<Vec<SampleRec>, RemuxError> {
+pub(crate) fn read(stbl: &[u8], at: u64, file_len: u64) -> Result<Vec<SampleRec>, RemuxError> {
     let mut stts = None;
     let mut ctts = None;
     let mut stss = None;
