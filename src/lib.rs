@@ -18,3 +18,4 @@ pub use tgmux_remux as remux;
 pub use tgmux_tl as tl;
 pub mod config;
 pub mod net;
+pub mod serve;
