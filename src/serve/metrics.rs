@@ -90,6 +90,14 @@ impl Metrics {
         bump(&self.errors, kind);
     }
 
+    pub(crate) fn stream_started(&self) {
+        self.active_streams.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stream_ended(&self) {
+        self.active_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Streams whose body is being produced right now.
     pub fn active_streams(&self) -> u64 {
         self.active_streams.load(Ordering::Relaxed)
@@ -192,12 +200,13 @@ mod tests {
         m.part_fetched(4);
         m.flood_wait();
         m.error(ErrorKind::Busy);
+        m.stream_started();
         let text = m.render();
         for line in [
             "tgmux_http_requests_total{route=\"healthz\",status=\"200\"} 1",
             "tgmux_http_requests_total{route=\"original\",status=\"206\"} 2",
             "tgmux_http_sent_bytes_total 1234",
-            "tgmux_http_active_streams 0",
+            "tgmux_http_active_streams 1",
             "tgmux_parts_fetched_total{dc=\"2\"} 2",
             "tgmux_parts_fetched_total{dc=\"4\"} 1",
             "tgmux_flood_waits_total 1",
