@@ -46,6 +46,8 @@ pub(crate) enum Item {
 pub(crate) enum Failure {
     /// The source failed (or the client went away: [`SourceError::Closed`]).
     Source(SourceError),
+    /// The remuxer cannot take the document: 415 when it is not Matroska, else 422.
+    Remux { unsupported: bool, message: String },
 }
 
 impl From<SourceError> for Failure {
@@ -65,6 +67,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Source(e) => e.fmt(f),
+            Failure::Remux { message, .. } => f.write_str(message),
         }
     }
 }

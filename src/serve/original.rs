@@ -94,6 +94,8 @@ pub(crate) struct Representation<'a> {
 pub(crate) enum Content<H> {
     /// A document, read through the source in a stream slot.
     Document(Arc<Resolved<H>>),
+    /// Bytes in memory (HLS parts of a cached remux).
+    Memory(Bytes),
 }
 
 /// Answers a GET or HEAD of the original document.
@@ -198,7 +200,13 @@ pub(crate) async fn ranged<S: Source>(
     if req.head_only || pieces.is_empty() {
         return resp;
     }
-    let Content::Document(doc) = content;
+    let doc = match content {
+        Content::Memory(bytes) => {
+            *resp.body_mut() = Body::full(assemble(&bytes, pieces));
+            return resp;
+        }
+        Content::Document(doc) => doc,
+    };
     let source = server.source.clone();
     let flood = server.flood_policy();
     let producer = move |mut sink: super::body::BodySink| async move {
@@ -217,6 +225,22 @@ pub(crate) async fn ranged<S: Source>(
         }
         Err(e) => e,
     }
+}
+
+/// The body of `pieces` over bytes in memory (one slice, no copy, for a single range).
+fn assemble(bytes: &Bytes, pieces: Vec<Piece>) -> Bytes {
+    let slice = |r: ByteRange| bytes.slice(r.start as usize..=r.end as usize);
+    if let [Piece::Range(r)] = pieces.as_slice() {
+        return slice(*r);
+    }
+    let mut out = Vec::new();
+    for p in pieces {
+        match p {
+            Piece::Framing(b) => out.extend_from_slice(&b),
+            Piece::Range(r) => out.extend_from_slice(&slice(r)),
+        }
+    }
+    Bytes::from(out)
 }
 
 /// `r` with the ETag and Last-Modified of `from`.

@@ -14,7 +14,7 @@ use super::fetch::FloodPolicy;
 use super::metrics::{ErrorKind, Metrics};
 use super::route::{self, Link, Query, Resource, Route};
 use super::source::{Resolved, Source, SourceError};
-use super::{original, watch};
+use super::{original, remuxed, watch};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -57,6 +57,7 @@ pub struct Server<S: Source> {
     pub(crate) source: Arc<S>,
     pub(crate) metrics: Arc<Metrics>,
     streams: Arc<Semaphore>,
+    pub(crate) plans: remuxed::Plans,
 }
 
 /// What one request asked for, as the route handlers need it.
@@ -75,6 +76,7 @@ impl<S: Source> Server<S> {
             source,
             metrics,
             streams,
+            plans: remuxed::Plans::default(),
         })
     }
 
@@ -163,13 +165,12 @@ impl<S: Source> Server<S> {
         match res {
             Resource::Original => original::respond(self, link, doc, r).await,
             Resource::M3u => watch::m3u(r.headers, link, &doc.info, r.query),
-            // The remuxed routes come with the remuxer's streaming API.
-            Resource::Mp4
-            | Resource::Playlist
-            | Resource::Init
-            | Resource::Segment(_)
-            | Resource::Subtitles(_)
-            | Resource::Info => text(StatusCode::NOT_IMPLEMENTED, "not implemented yet"),
+            Resource::Mp4 => remuxed::mp4(self, link, doc, r).await,
+            Resource::Playlist => remuxed::playlist(self, doc, r).await,
+            Resource::Init => remuxed::part(self, doc, None, r).await,
+            Resource::Segment(k) => remuxed::part(self, doc, Some(k), r).await,
+            Resource::Subtitles(n) => remuxed::subtitles(self, doc, n, r).await,
+            Resource::Info => remuxed::info(self, link, doc).await,
         }
     }
 
@@ -250,6 +251,18 @@ impl<S: Source> Server<S> {
     pub(crate) fn failure(&self, e: Failure) -> Response<Body> {
         match e {
             Failure::Source(e) => self.source_error(e),
+            Failure::Remux {
+                unsupported,
+                message,
+            } => {
+                self.metrics.error(ErrorKind::Remux);
+                let status = if unsupported {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                text(status, &message)
+            }
         }
     }
 

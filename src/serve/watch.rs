@@ -5,12 +5,33 @@ use hyper::{Response, StatusCode};
 
 use super::body::Body;
 use super::route::{Link, Query};
-use super::server::{text, value};
+use super::server::value;
 use super::source::DocInfo;
 
-/// The player page (comes with the HLS routes).
-pub(crate) fn page(_link: &Link, _query: &Query) -> Response<Body> {
-    text(StatusCode::NOT_IMPLEMENTED, "not implemented yet")
+/// The player page: hand-written HTML and JS (`watch.html`), no build step.
+const PAGE: &str = include_str!("watch.html");
+
+/// The player page for `link`; its player passes the request's credentials on.
+pub(crate) fn page(link: &Link, query: &Query) -> Response<Body> {
+    let html = PAGE
+        .replace("{{BASE}}", &html_escape(&link.path()))
+        .replace("{{QUERY}}", &html_escape(&credential_query(query)));
+    let mut r = Response::new(Body::full(html));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// Text safe inside an HTML attribute value.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `?<credentials>` for links handed on, or nothing.
