@@ -423,7 +423,7 @@ fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) 
 
 #[test]
 fn slow_clients_are_dropped() {
-    let data = media_bytes(24 * 1024 * 1024, 7);
+    let data = media_bytes(64 * 1024 * 1024, 7);
     let srv = start(
         "timeouts",
         &[("alice/12.mkv", &data)],
@@ -449,8 +449,8 @@ fn slow_clients_are_dropped() {
         "idle keep-alive lasted {took:?}"
     );
 
-    // A client that stops reading a 24 MiB body (more than loopback socket buffers hold):
-    // its stream ends, freeing its slot, about a second after the writes stall.
+    // A client that stops reading a 64 MiB body (more than loopback socket buffers hold,
+    // even tuned ones): its stream ends, freeing its slot, a second after the writes stall.
     let mut s = TcpStream::connect(&addr).unwrap();
     s.write_all(b"GET /alice/12 HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -478,14 +478,14 @@ fn slow_clients_are_dropped() {
 
 #[test]
 fn max_streams_answers_503_with_retry_after() {
-    let data = media_bytes(32 * 1024 * 1024, 8);
+    let data = media_bytes(64 * 1024 * 1024, 8);
     let srv = start(
         "busy",
         &[("alice/12.mkv", &data)],
         &["--max-streams", "2", "--idle-timeout", "30"],
     );
     let addr = srv.base.strip_prefix("http://").unwrap().to_string();
-    // Two clients that do not read hold both slots (32 MiB fits no socket buffer).
+    // Two clients that do not read hold both slots (64 MiB fits no socket buffers).
     let holders: Vec<TcpStream> = (0..2)
         .map(|_| {
             let mut s = TcpStream::connect(&addr).unwrap();
