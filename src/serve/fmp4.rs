@@ -452,7 +452,12 @@ fn read_trun(
     if count.checked_mul(per).is_none_or(|n| at + n > trun.len()) {
         return err("trun sample count past its box");
     }
-    let mut time = run.start + run.duration;
+    if per == 0 && flags & 0x200 == 0 && d.size == 0 && count > 0 {
+        // Nothing in the file bounds such a count; our muxer never writes one.
+        return err("trun samples with no size");
+    }
+    let overflow = || Fmp4Error("sample times overflow".into());
+    let mut time = run.start.checked_add(run.duration).ok_or_else(overflow)?;
     for i in 0..count {
         let mut field = |bit: u32, default: u32| -> Result<u32> {
             if flags & bit != 0 {
@@ -493,7 +498,7 @@ fn read_trun(
             });
         }
         data_at = next;
-        time += u64::from(duration);
+        time = time.checked_add(u64::from(duration)).ok_or_else(overflow)?;
         run.duration += u64::from(duration);
     }
     Ok(data_at)

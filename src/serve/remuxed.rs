@@ -240,7 +240,7 @@ pub(crate) fn cut(layout: &Layout) -> (Vec<Segment>, f64) {
         let (start, sync) = match run {
             Some((t, r)) => {
                 let ts = f64::from(t.timescale);
-                let start = (r.start as i64 + r.first_cto) as f64 / ts;
+                let start = (r.start as f64 + r.first_cto as f64) / ts;
                 end = end.max(start + r.duration as f64 / ts);
                 (start, r.first_sync)
             }
@@ -451,7 +451,7 @@ pub(crate) fn webvtt(layout: &Layout, bytes: &[u8], id: u32) -> Option<String> {
             continue;
         }
         let start = s.time as f64 / ts;
-        let end = (s.time + u64::from(s.duration)) as f64 / ts;
+        let end = (s.time as f64 + f64::from(s.duration)) / ts;
         let _ = write!(out, "{} --> {}\n{text}\n\n", vtt_time(start), vtt_time(end));
     }
     Some(out)
