@@ -97,3 +97,29 @@ log = header + b"".join(store_record(c) for c in (flood, resolved, forget, authk
 write("store_file", "log", log)
 write("store_file", "torn", log[:-5])
 write("store_file", "record", flood)
+
+# HTTP: u64 LE size, then Range / If-Range / If-None-Match / If-Match / IMS / IUS lines.
+size = struct.pack("<Q", 10_000 * 4 + 1)  # low bits 01: size % 100000 = 40001
+for name, fields in [
+    ("single", [b"bytes=0-499"]),
+    ("suffix", [b"bytes=-500"]),
+    ("open", [b"bytes=9500-"]),
+    ("multi", [b"bytes=0-9,100-199,-10,50-60"]),
+    ("if_range_etag", [b"bytes=5-", b'"00000000000000ab-1f"']),
+    ("if_range_date", [b"bytes=5-", b"Sun, 06 Nov 1994 08:49:37 GMT"]),
+    ("conditional", [b"bytes=1-2", b"", b'W/"x", "00000000000000ab-1f"', b"*", b"Sunday, 06-Nov-94 08:49:37 GMT", b"Sun Nov  6 08:49:37 1994"]),
+]:
+    write("http_range", name, size + b"\n".join(fields))
+for name, text in [
+    ("doc", b"/alice/12"),
+    ("channel_mp4", b"/c/1234567890/7.mp4?download=1"),
+    ("segment", b"/alice/12/seg-3.m4s?token=token"),
+    ("watch_signed", b"/watch/alice/12?exp=2000&sig=" + b"ab" * 32),
+    ("bearer", b"/alice/12/info\nBearer token"),
+    ("escaped", b"/Al%69ce/12/subs-0.vtt?_=1&download=0"),
+]:
+    write("http_link", name, text)
+
+# fmp4_read's seeds (av_text: `tgmux remux --fragmented` of a 2 s 64x64 H.264 + AAC + SRT
+# file from ffmpeg; init_only: its bytes before the first moof; regress_time_overflow: the
+# first crash the target found) are checked in as made, not written here.

@@ -13,6 +13,7 @@ pub mod localdc;
 pub mod net;
 pub mod resolve;
 pub mod scale;
+pub mod serve;
 pub mod store;
 
 /// Cryptography and the sans-IO MTProto core: the `tgmux-proto` crate.

@@ -378,3 +378,118 @@ pub fn rsa_pem(data: &[u8]) {
         let _ = RsaPrivateKey::from_pem(&pem);
     }
 }
+
+/// RFC 9110 range and conditional evaluation (`tgmux::serve::range`). Bytes 0..8: the
+/// representation size (u64 LE); the rest: Range, If-Range, If-None-Match, If-Match,
+/// If-Modified-Since and If-Unmodified-Since, separated by `\n` (empty = absent).
+/// Properties: every range lies inside the representation, ranges never overlap, at most
+/// `MAX_PARTS` of them, and a 206 only for a non-empty representation.
+pub fn http_range(data: &[u8]) {
+    use std::time::{Duration, UNIX_EPOCH};
+    use tgmux::serve::range::{evaluate, parse_range, ByteRange, Conditions, Outcome, RangeSet, Validators, MAX_PARTS};
+    let Some((size, rest)) = data.split_first_chunk::<8>() else {
+        return;
+    };
+    // Small sizes are the interesting ones more often than not.
+    let size = match size[0] & 3 {
+        0 => u64::from_le_bytes(*size),
+        _ => u64::from_le_bytes(*size) % 100_000,
+    };
+    let fields: Vec<&[u8]> = rest.splitn(6, |&b| b == b'\n').collect();
+    let field = |i: usize| fields.get(i).copied().filter(|f| !f.is_empty());
+    let check = |ranges: &[ByteRange]| {
+        assert!(!ranges.is_empty() && ranges.len() <= MAX_PARTS);
+        for (i, r) in ranges.iter().enumerate() {
+            assert!(r.start <= r.end && r.end < size, "{r:?} of {size}");
+            for o in &ranges[i + 1..] {
+                assert!(r.end < o.start || o.end < r.start, "{r:?} overlaps {o:?}");
+            }
+        }
+    };
+    let c = Conditions {
+        range: field(0),
+        if_range: field(1),
+        if_none_match: field(2),
+        if_match: field(3),
+        if_modified_since: field(4),
+        if_unmodified_since: field(5),
+    };
+    let v = Validators {
+        etag: "\"00000000000000ab-1f\"",
+        last_modified: Some(UNIX_EPOCH + Duration::from_secs(784_111_777)),
+    };
+    if let Outcome::Partial(r) = evaluate(&c, &v, size) {
+        assert!(size > 0);
+        check(&r);
+    }
+    if let (Some(r), true) = (field(0), size > 0) {
+        if let RangeSet::Ranges(r) = parse_range(r, size) {
+            check(&r);
+        }
+    }
+}
+
+/// The URL contract and the signed-link check (`tgmux::serve::{route, auth}`): the input is
+/// `<path>[?<query>]` then, after a `\n`, an Authorization value. Properties: a parsed
+/// document link prints a path that parses back to it; a link we sign is accepted until it
+/// expires; one flipped bit of the signature is refused.
+pub fn http_link(data: &[u8]) {
+    use tgmux::serve::auth::{Access, Credentials};
+    use tgmux::serve::route;
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (target, authorization) = s.split_once('\n').unwrap_or((s, ""));
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let Ok((r, q)) = route::parse(path, query) else {
+        return;
+    };
+    let access = Access::new(Some("token"), Some(b"key"));
+    let doc_path = r.link().map(|l| l.path());
+    let creds = Credentials {
+        authorization: Some(authorization.as_bytes()),
+        token: q.token.as_deref(),
+        signed: q.signed,
+    };
+    let _ = access.check(&creds, path, doc_path.as_deref(), 1_000);
+    let Some(link) = r.link() else {
+        return;
+    };
+    let p = link.path();
+    let (again, _) = route::parse(&p, None).expect("a link's own path parses");
+    assert_eq!(again.link(), Some(link));
+    let sig = access.sign(&p, 2_000).expect("a key is set");
+    let signed = |sig, now| {
+        let c = Credentials {
+            signed: Some((2_000, sig)),
+            ..Credentials::default()
+        };
+        access.check(&c, path, Some(&p), now)
+    };
+    assert!(signed(sig, 2_000).is_ok());
+    assert!(signed(sig, 2_001).is_err());
+    let mut bad = sig;
+    bad[data.len() % 32] ^= 1 << (data.len() % 8);
+    assert!(signed(bad, 1_000).is_err());
+}
+
+/// The fragmented-MP4 reader behind the HLS plan (`tgmux::serve::fmp4`). Properties: the
+/// init segment, fragments and text samples it reports lie inside the input, fragments in
+/// order and apart.
+pub fn fmp4_read(data: &[u8]) {
+    let Ok(layout) = tgmux::serve::fmp4::parse(data) else {
+        return;
+    };
+    assert!(layout.init_end <= data.len());
+    let mut at = layout.init_end;
+    for f in &layout.fragments {
+        assert!(at <= f.bytes.start && f.bytes.start < f.bytes.end && f.bytes.end <= data.len());
+        at = f.bytes.end;
+        for s in f.runs.iter().flat_map(|r| r.text.iter()) {
+            assert!(s.bytes.start <= s.bytes.end && s.bytes.end <= data.len());
+        }
+    }
+}

@@ -50,7 +50,7 @@ pub(crate) fn write(
 }
 
 /// What an `esds` body (after the FullBox header) carries: (object type, DecoderSpecificInfo).
-pub(crate) fn parse(body: &[u8]) -> Option<(u8, Vec<u8>)> {
+pub fn parse(body: &[u8]) -> Option<(u8, Vec<u8>)> {
     let mut oti = None;
     let mut dsi = Vec::new();
     let mut stack = vec![body];

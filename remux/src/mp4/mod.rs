@@ -11,7 +11,7 @@ pub mod demux;
 mod dfla;
 mod dops;
 mod edts;
-mod esds;
+pub mod esds;
 mod faststart;
 mod fragmented;
 mod ftyp;
