@@ -66,7 +66,8 @@ fn bad_usage_is_an_error_not_a_panic() {
 fn unfinished_subcommands_say_not_implemented_with_exit_2() {
     // `download` and `demo` left this list when they landed; tests/download_cli.rs and
     // tests/demo.rs cover them.
-    for args in [&["serve"][..]] {
+    let unfinished: &[&[&str]] = &[&["serve"]];
+    for args in unfinished {
         let out = tgmux(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
