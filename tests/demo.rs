@@ -114,3 +114,84 @@ fn demo_serves_on_loopback_only() {
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// One HTTP/1.1 GET to `addr`; the whole answer (head and body) as bytes.
+fn get(addr: &str, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn demo_serves_the_video_until_ctrl_c_then_cleans_up() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (root, vars) = user_dirs("serve");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tgmux"));
+    cmd.args(["demo", "--listen", "127.0.0.1:0"])
+        .current_dir(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (v, d) in &vars {
+        cmd.env(v, d);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Bounded: a demo still running after 120 s is killed (and the test then fails).
+    let pid = child.id().to_string();
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = ended.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        if !watchdog.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut base = None;
+    let mut watch = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("serving on ") {
+            base = rest.split_whitespace().next().map(str::to_string);
+        }
+        if let Some(url) = line.trim().strip_prefix("in a browser") {
+            watch = Some(url.trim().to_string());
+            break;
+        }
+    }
+    let base = base.expect("a serving line");
+    assert_eq!(watch.unwrap(), format!("{base}/watch/demo/1"));
+    let addr = base.strip_prefix("http://").unwrap();
+    let page = get(addr, "/watch/demo/1");
+    assert!(
+        page.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&page)
+    );
+    let mp4 = get(addr, "/demo/1.mp4");
+    assert!(mp4.starts_with(b"HTTP/1.1 200"));
+    assert!(mp4.windows(4).any(|w| w == b"ftyp") && mp4.len() > 40_000);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let code = child.wait().unwrap().code();
+    ended.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(code, Some(0), "after Ctrl-C: {rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("stopped")), "{rest:?}");
+    for (var, dir) in &vars {
+        assert!(entries(dir).is_empty(), "{var}: {:?}", entries(dir));
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
