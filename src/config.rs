@@ -140,6 +140,20 @@ impl Network {
         })
     }
 
+    /// The network a DC config describes (what `tgmux local-dc` writes, or hands to
+    /// `tgmux demo` in-process).
+    pub fn of_dc_config(c: &crate::dcconfig::DcConfig) -> Result<Self, ConfigError> {
+        let dcs = c
+            .dcs
+            .iter()
+            .map(|e| DcAddr {
+                id: e.id,
+                addr: e.addr(),
+            })
+            .collect();
+        Network::from_dc_config(c.rsa_public_keys.clone(), dcs)
+    }
+
     /// The address of DC `id`.
     pub fn addr(&self, id: i32) -> Option<SocketAddr> {
         self.dcs.iter().find(|d| d.id == id).map(|d| d.addr)

@@ -15,7 +15,16 @@ fn help_lists_every_subcommand_and_global_flag() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for word in [
-        "login", "download", "serve", "remux", "local-dc", "demo", "ping", "tl",
+        "login",
+        "download",
+        "serve",
+        "remux",
+        "local-dc",
+        "demo",
+        "ping",
+        "tl",
+        "completions",
+        "man",
     ] {
         assert!(
             help.contains(&format!("\n  {word} ")),
@@ -55,8 +64,10 @@ fn bad_usage_is_an_error_not_a_panic() {
 /// Subcommands that later work fills in say so plainly, with exit code 2: no pretending.
 #[test]
 fn unfinished_subcommands_say_not_implemented_with_exit_2() {
-    // `download` left this list when it landed; tests/download_cli.rs covers it.
-    for args in [&["serve"][..], &["demo"]] {
+    // `download` and `demo` left this list when they landed; tests/download_cli.rs and
+    // tests/demo.rs cover them.
+    let unfinished: &[&[&str]] = &[&["serve"]];
+    for args in unfinished {
         let out = tgmux(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
@@ -66,4 +77,40 @@ fn unfinished_subcommands_say_not_implemented_with_exit_2() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_and_a_man_page() {
+    for (shell, mark) in [
+        ("bash", "complete -F _tgmux"),
+        ("zsh", "#compdef tgmux"),
+        ("fish", "complete -c tgmux"),
+    ] {
+        let out = tgmux(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(mark), "{shell}: no {mark:?}");
+        // Every subcommand, including the newest, is completed.
+        assert!(
+            script.contains("local-dc") && script.contains("demo"),
+            "{shell}"
+        );
+    }
+    // The bash script is valid bash, where bash is there.
+    let script = tgmux(&["completions", "bash"]).stdout;
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tgmux.bash");
+    std::fs::write(&path, script).unwrap();
+    if let Ok(s) = Command::new("bash").arg("-n").arg(&path).status() {
+        assert!(s.success(), "bash -n rejects the completion script");
+    }
+    let out = tgmux(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tgmux(&["man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH tgmux"),
+        "{page:.200}"
+    );
+    assert!(page.contains("demo") && page.contains("download"));
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use localdc_util::{document, get_file, login_bot, start, start_with, start_with_files, LocalDc};
-use tgmux::config::{DcAddr, Network};
+use tgmux::config::Network;
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
 use tgmux::net::{InvokeError, Pool, PoolConfig};
@@ -24,16 +24,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn network(dc: &LocalDc) -> Network {
-    let c = DcConfig::read(&dc.config).unwrap();
-    let dcs = c
-        .dcs
-        .iter()
-        .map(|e| DcAddr {
-            id: e.id,
-            addr: e.addr(),
-        })
-        .collect();
-    Network::from_dc_config(c.rsa_public_keys, dcs).unwrap()
+    Network::of_dc_config(&DcConfig::read(&dc.config).unwrap()).unwrap()
 }
 
 fn config(dc: &LocalDc, session: Option<&Path>) -> PoolConfig {

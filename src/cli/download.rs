@@ -285,10 +285,56 @@ enum Output {
     File(PathBuf),
 }
 
+/// What a download run reports and how: `tgmux download` sets it from the global flags,
+/// `tgmux demo` quietly (it prints its own summary).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Report {
+    /// Print one JSON line per file on stdout.
+    pub json_lines: bool,
+    /// Compute the SHA-256 of each download (and of each MP4 made of one).
+    pub hash: bool,
+    /// Progress bars on stderr (when it is a terminal).
+    pub progress: bool,
+    /// The per-file transfer line of `-v`.
+    pub verbose: bool,
+    /// Print the "skipped" line.
+    pub skipped: bool,
+}
+
+impl Report {
+    /// As `tgmux download` reports, by the global flags.
+    fn of(g: &Globals) -> Report {
+        Report {
+            json_lines: g.json,
+            hash: g.json,
+            progress: !g.quiet,
+            verbose: g.verbose > 0,
+            skipped: !g.quiet,
+        }
+    }
+}
+
+/// One file a run finished.
+#[derive(Debug, Clone)]
+pub(super) struct Done {
+    /// Where it is: the MP4 for a file remuxed.
+    pub path: PathBuf,
+    /// The document's size in bytes.
+    pub size: u64,
+    /// SHA-256 of the document's bytes as downloaded (hex), with [`Report::hash`].
+    pub fetched_sha256: Option<String>,
+    /// SHA-256 of the file at `path` (hex), with [`Report::hash`].
+    pub sha256: Option<String>,
+    /// Seconds spent downloading.
+    pub download_seconds: f64,
+    /// Seconds spent remuxing after the download (0 when not remuxed).
+    pub remux_seconds: f64,
+}
+
 struct Run<'a> {
     /// `--remux`: MKV/WebM/MOV files become MP4 once downloaded.
     remux: Option<RemuxOptions>,
-    g: &'a Globals,
+    report: &'a Report,
     rpc: Arc<dyn Rpc>,
     opts: Options,
     record: tokio::sync::Mutex<Record>,
@@ -310,20 +356,15 @@ impl Run<'_> {
         Some(b)
     }
 
-    /// Downloads one job into `path` (resuming a `.part`), remuxed with `--remux`; returns the
-    /// final path, its SHA-256 and the seconds taken.
-    async fn to_file(
-        &self,
-        job: &Job,
-        path: &Path,
-    ) -> Result<(PathBuf, Option<String>, f64), String> {
+    /// Downloads one job into `path` (resuming a `.part`), remuxed with `--remux`.
+    async fn to_file(&self, job: &Job, path: &Path) -> Result<Done, String> {
         let start = Instant::now();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let (mut sink, resume) =
             FileSink::open(path, &job.media).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut hash = self.g.json.then(Sha256::new);
+        let mut hash = self.report.hash.then(Sha256::new);
         if let (Some(h), true) = (&mut hash, resume > 0) {
             hash_prefix(h, path, resume)
                 .await
@@ -350,7 +391,7 @@ impl Run<'_> {
         sink.finish()
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if self.g.verbose > 0 {
+        if self.report.verbose {
             let line = format!(
                 "tgmux: {}: resumed at {resume}, fetched {} bytes in {} requests ({} retried, {} reference refreshes, {} connections replaced, peak buffer {} bytes, slowest answer {} ms{})",
                 job.link,
@@ -368,10 +409,12 @@ impl Run<'_> {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        let download_seconds = start.elapsed().as_secs_f64();
+        let fetched_sha256 = digest.clone();
         let (path, digest) = match &self.remux {
             Some(opts) if remuxable(&job.media) => {
                 let mp4 = remux_into_mp4(path, opts).await?;
-                let digest = match self.g.json {
+                let digest = match self.report.hash {
                     true => Some(
                         hash_file(&mp4)
                             .await
@@ -386,7 +429,14 @@ impl Run<'_> {
         let mut record = self.record.lock().await;
         // The record only speeds up later runs.
         let _ = record.add(&job.media.key(), &path);
-        Ok((path, digest, start.elapsed().as_secs_f64()))
+        Ok(Done {
+            path,
+            size: job.media.size,
+            fetched_sha256,
+            sha256: digest,
+            download_seconds,
+            remux_seconds: start.elapsed().as_secs_f64() - download_seconds,
+        })
     }
 
     async fn to_stdout(&self, job: &Job) -> Result<(Option<String>, f64), String> {
@@ -396,7 +446,7 @@ impl Run<'_> {
         let mut w = Writer(&mut out);
         let mut tee = Tee {
             inner: &mut w,
-            hash: self.g.json.then(Sha256::new),
+            hash: self.report.hash.then(Sha256::new),
             bar: None,
             total: None,
         };
@@ -410,26 +460,33 @@ impl Run<'_> {
         Ok((digest, start.elapsed().as_secs_f64()))
     }
 
-    /// Runs one job; prints its JSON line; returns false when it failed (error printed).
-    async fn job(&self, job: &Job, out: &Output, path: Option<PathBuf>) -> bool {
+    /// Runs one job; prints its JSON line; `None` when it failed (error printed).
+    async fn job(&self, job: &Job, out: &Output, path: Option<PathBuf>) -> Option<Done> {
         let r = match (out, &path) {
-            (Output::Stdout, _) => self.to_stdout(job).await.map(|(h, t)| (None, h, t)),
-            (_, Some(p)) => self.to_file(job, p).await.map(|(p, h, t)| (Some(p), h, t)),
+            (Output::Stdout, _) => self.to_stdout(job).await.map(|(h, t)| Done {
+                path: "-".into(),
+                size: job.media.size,
+                fetched_sha256: h.clone(),
+                sha256: h,
+                download_seconds: t,
+                remux_seconds: 0.0,
+            }),
+            (_, Some(p)) => self.to_file(job, p).await,
             (_, None) => Err("no output path".into()),
         };
         match r {
-            Ok((path, sha256, seconds)) => {
-                if self.g.json {
-                    let size = path
-                        .as_ref()
-                        .and_then(|p| std::fs::metadata(p).ok())
-                        .map_or(job.media.size, |m| m.len());
+            Ok(done) => {
+                if self.report.json_lines {
+                    let size = match done.path.as_os_str() == "-" {
+                        true => job.media.size,
+                        false => std::fs::metadata(&done.path).map_or(job.media.size, |m| m.len()),
+                    };
                     let line = JsonLine {
                         link: &job.link,
-                        path: path.map_or("-".into(), |p| p.display().to_string()),
+                        path: done.path.display().to_string(),
                         size,
-                        sha256: sha256.unwrap_or_default(),
-                        seconds,
+                        sha256: done.sha256.clone().unwrap_or_default(),
+                        seconds: done.download_seconds + done.remux_seconds,
                     };
                     let text = serde_json::to_string(&line).unwrap_or_default();
                     // On stdout (the bars draw on stderr), without tearing them.
@@ -438,11 +495,11 @@ impl Run<'_> {
                         None => println!("{text}"),
                     }
                 }
-                true
+                Some(done)
             }
             Err(why) => {
                 error_line(&self.bars, &job.link, &why);
-                false
+                None
             }
         }
     }
@@ -541,22 +598,37 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::new(e.to_string())
 }
 
+/// What a run was asked for: the links and where their files go.
+pub(super) struct Targets {
+    texts: Vec<String>,
+    range: Option<(i32, i32)>,
+    out: Output,
+}
+
+impl Targets {
+    /// The links (with `--from-file`'s), `--range` and `-o`, checked.
+    pub(super) fn of(args: &Args) -> Result<Targets, CliError> {
+        if args.remux && args.output.as_os_str() == "-" {
+            return Err(CliError::not_implemented("download --remux -o -"));
+        }
+        let mut texts = args.links.clone();
+        if let Some(f) = &args.from_file {
+            texts.extend(links_from_file(f)?);
+        }
+        let range = args.range.as_deref().map(parse_range).transpose()?;
+        let out = if args.output.as_os_str() == "-" {
+            Output::Stdout
+        } else if args.output.is_dir() || args.output.as_os_str().to_string_lossy().ends_with('/') {
+            Output::Dir(args.output.clone())
+        } else {
+            Output::File(args.output.clone())
+        };
+        Ok(Targets { texts, range, out })
+    }
+}
+
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
-    if args.remux && args.output.as_os_str() == "-" {
-        return Err(CliError::not_implemented("download --remux -o -"));
-    }
-    let mut texts = args.links.clone();
-    if let Some(f) = &args.from_file {
-        texts.extend(links_from_file(f)?);
-    }
-    let range = args.range.as_deref().map(parse_range).transpose()?;
-    let out = if args.output.as_os_str() == "-" {
-        Output::Stdout
-    } else if args.output.is_dir() || args.output.as_os_str().to_string_lossy().ends_with('/') {
-        Output::Dir(args.output.clone())
-    } else {
-        Output::File(args.output.clone())
-    };
+    let targets = Targets::of(args)?;
     let cfg = ClientConfig::from_globals(g).map_err(err)?;
     let api_id = cfg.api.as_ref().map_or(PLACEHOLDER_API_ID, |a| a.api_id);
     let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
@@ -579,23 +651,44 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     if pool.logged_in().is_none() {
         return Err(CliError::new("not logged in: run `tgmux login`"));
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    let (_, failed) =
+        runtime.block_on(download(args, &targets, &Report::of(g), &pool, &data_dir))?;
+    drop(runtime);
+    if failed > 0 {
+        return Err(CliError::reported());
+    }
+    Ok(())
+}
+
+/// Downloads what `args` and `targets` ask for through a logged-in `pool`, keeping the
+/// metadata cache and the record of finished downloads in `data_dir`. Returns the files done
+/// and how many links or files failed (each said on stderr).
+pub(super) async fn download(
+    args: &Args,
+    targets: &Targets,
+    report: &Report,
+    pool: &Pool,
+    data_dir: &Path,
+) -> Result<(Vec<Done>, usize), CliError> {
+    let Targets { texts, range, out } = targets;
+    let range = *range;
     let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
     let cache = Arc::new(FileCache::open(
         &data_dir.join("metadata-cache.json"),
         crate::resolve::cache::DEFAULT_TTL,
     ));
     let resolver = Resolver::new(rpc.clone(), cache.clone()).map_err(err)?;
-    let tty = std::io::stderr().is_terminal() && !g.quiet && !matches!(out, Output::Stdout);
+    let tty = std::io::stderr().is_terminal() && report.progress && !matches!(out, Output::Stdout);
     let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    let failed = runtime.block_on(async {
+    {
         let mut failed = 0usize;
         let mut jobs = Vec::new();
         let mut skipped: Vec<String> = Vec::new();
-        for text in &texts {
+        for text in texts {
             let link = match Link::parse(text) {
                 Ok(l) => l,
                 Err(e) => {
@@ -680,14 +773,14 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
                     jobs.len()
                 ),
             );
-            return failed + jobs.len();
+            return Ok((Vec::new(), failed + jobs.len()));
         }
         let record = Record::open(&data_dir.join("downloads.jsonl"));
         // Paths, made unique within the run.
         let mut taken = HashSet::new();
         let mut planned = Vec::new();
         for job in jobs {
-            let path = match &out {
+            let path = match out {
                 Output::Stdout => None,
                 Output::File(f) => Some(f.clone()),
                 Output::Dir(d) => match render(&args.template, &job.channel, &job.media) {
@@ -718,7 +811,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
                 q
             });
             if args.skip_existing {
-                let dir = match &out {
+                let dir = match out {
                     Output::Dir(d) => Some(d.as_path()),
                     _ => None,
                 };
@@ -752,7 +845,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
                 hev1: false,
                 copy_min: None,
             }),
-            g,
+            report,
             rpc: rpc.clone(),
             opts: Options {
                 window: args.window.max(1),
@@ -765,7 +858,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         };
         let queue = std::sync::Mutex::new(std::collections::VecDeque::from(planned));
         let results = {
-            let (run, out, queue) = (&run, &out, &queue);
+            let (run, queue) = (&run, &queue);
             let workers = (0..FILES_AT_ONCE).map(|_| async move {
                 let mut ok = Vec::new();
                 loop {
@@ -778,22 +871,18 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             });
             join_all(workers).await.concat()
         };
-        failed += results.iter().filter(|ok| !**ok).count();
+        failed += results.iter().filter(|r| r.is_none()).count();
+        let done: Vec<Done> = results.into_iter().flatten().collect();
         if let Some(t) = total {
             t.finish_and_clear();
         }
-        if !skipped.is_empty() && !g.quiet {
+        if !skipped.is_empty() && report.skipped {
             let line = format!("tgmux: skipped {}: {}", skipped.len(), skipped.join(", "));
             say(&bars, &line);
         }
         let _ = pool.save();
-        failed
-    });
-    drop(runtime);
-    if failed > 0 {
-        return Err(CliError::reported());
+        Ok((done, failed))
     }
-    Ok(())
 }
 
 /// Runs a few futures concurrently on this task, results in order.

@@ -77,6 +77,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         proxy_secret: args.proxy_secret.clone(),
         stats_file: args.stats_file.clone(),
         links: args.links,
+        quiet: false,
     };
     crate::localdc::run(&opts).map_err(|e| CliError::new(format!("local-dc: {e}")))
 }

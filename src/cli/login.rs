@@ -68,7 +68,7 @@ fn valid_bot_token(t: &str) -> bool {
 }
 
 /// How the login line names a user: `@username`, else the name, else nothing.
-fn describe(u: &types::User) -> String {
+pub(super) fn describe(u: &types::User) -> String {
     let name = match (&u.username, &u.first_name, &u.last_name) {
         (Some(n), _, _) => format!(" (@{n})"),
         (None, Some(f), Some(l)) => format!(" ({f} {l})"),
@@ -139,7 +139,11 @@ fn authorized_user(a: enums::auth::Authorization) -> Result<types::User, CliErro
     }
 }
 
-async fn login_bot(pool: &Pool, api: (i32, String), token: &str) -> Result<types::User, CliError> {
+pub(super) async fn login_bot(
+    pool: &Pool,
+    api: (i32, String),
+    token: &str,
+) -> Result<types::User, CliError> {
     let a = pool
         .invoke_login(&functions::auth::ImportBotAuthorization {
             flags: 0,

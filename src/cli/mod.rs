@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod completions;
 pub mod demo;
 pub mod download;
 pub mod local_dc;
@@ -164,6 +165,10 @@ pub enum Command {
     Ping(ping::Args),
     /// TL tools for protocol work: decode objects, list constructor ids.
     Tl(tl::Args),
+    /// Print a shell completion script: bash, zsh or fish.
+    Completions(completions::Args),
+    /// Print the man page (roff): `tgmux man | man -l -`.
+    Man(completions::ManArgs),
 }
 
 /// Parse the command line, run the subcommand, and return the process exit code.
@@ -194,5 +199,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Demo(a) => demo::run(a, g),
         Command::Ping(a) => ping::run(a, g),
         Command::Tl(a) => tl::run(a, g),
+        Command::Completions(a) => completions::run(a, g),
+        Command::Man(a) => completions::man(a, g),
     }
 }

@@ -15,8 +15,9 @@
 //!   `links`: `--links`.
 //!
 //! Everything except the server driver is synchronous and testable without sockets. The public
-//! surface is what `tgmux local-dc` and the in-process tests and benches need: [`run`] with its
-//! [`Options`], and the sans-IO [`World`] and [`Connection`] with what builds them.
+//! surface is what `tgmux local-dc`, `tgmux demo` and the in-process tests and benches need:
+//! [`run`] (or [`serve`] on the caller's runtime) with its [`Options`], and the sans-IO
+//! [`World`] and [`Connection`] with what builds them.
 
 #![warn(unreachable_pub, missing_docs)]
 
@@ -45,4 +46,4 @@ pub use fileref::FileRefs;
 pub use handler::{Ctx, Reply, World};
 pub use media::{Channel, Document, Library, Message};
 pub use objects::DcAddress;
-pub use run::{run, Options};
+pub use run::{run, serve, Options};

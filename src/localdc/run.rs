@@ -66,6 +66,8 @@ pub struct Options {
     pub stats_file: Option<PathBuf>,
     /// Print every link that reaches each message and exit instead of serving.
     pub links: bool,
+    /// Print warnings only (no start-up banner, no "stopped" line).
+    pub quiet: bool,
 }
 
 /// Where the RSA key is kept without `--rsa-key`: `$XDG_DATA_HOME/tgmux/local-dc/rsa-key.pem`,
@@ -234,8 +236,9 @@ fn warn_skipped(library: &Library) {
     }
 }
 
-/// Runs the server until Ctrl-C.
-pub fn run(opts: &Options) -> Result<(), LocalDcError> {
+/// What the flags give before anything is bound: the fault spec, the MTProxy secret and the
+/// scanned library.
+fn prepare(opts: &Options) -> Result<(FaultSpec, Option<ProxySecret>, Library), LocalDcError> {
     if opts.dcs == 0 || opts.dcs > MAX_DCS {
         return Err(LocalDcError::Other(format!(
             "--dcs must be 1..={MAX_DCS}, not {}",
@@ -250,7 +253,13 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
         .map(parse_proxy_secret)
         .transpose()?;
     let library = Library::scan(&opts.media, opts.dcs)?;
+    Ok((spec, proxy_secret, library))
+}
+
+/// Runs the server until Ctrl-C.
+pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     if opts.links {
+        let (_, _, library) = prepare(opts)?;
         warn_skipped(&library);
         let mut out = String::new();
         for (key, link) in super::links::links(&library) {
@@ -261,6 +270,23 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             .write_all(out.as_bytes())
             .map_err(|e| LocalDcError::Other(format!("--links: stdout: {e}")));
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LocalDcError::Other(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(opts, stop_signal(), |_| {}))
+}
+
+/// Serves until `stop` resolves, on the caller's runtime (`tgmux demo` runs one in-process
+/// this way). `ready` gets the regular DCs' addresses and RSA public key (what
+/// `--write-config` writes) once every DC listens. With `quiet`, nothing is printed but
+/// warnings.
+pub async fn serve(
+    opts: &Options,
+    stop: impl std::future::Future<Output = ()>,
+    ready: impl FnOnce(DcConfig),
+) -> Result<(), LocalDcError> {
+    let (spec, proxy_secret, library) = prepare(opts)?;
     let (key, key_path, key_origin) = load_key(opts)?;
     warn_skipped(&library);
     let cdn_key = if opts.cdn {
@@ -271,27 +297,26 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
     } else {
         None
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| LocalDcError::Other(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
-        let bound = bind_all(opts).await?;
-        let mut world = World::new(library, bound.dcs, spec);
-        let mut cdn_auth = None;
-        if let (Some(c), Some(k)) = (bound.cdn.clone(), cdn_key) {
-            world = world.with_cdn(c.clone(), k.public_key().to_pkcs1_pem());
-            cdn_auth = Some((c.id, Arc::new(AuthConfig { keys: vec![k] })));
-        }
-        if let Some(pw) = &opts.password {
-            world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
-        }
-        if let Some(path) = &opts.stats_file {
-            write_stats(&world, path)?;
-        }
-        if let Some(path) = &opts.write_config {
-            write_config(path, &key, &bound.config_dcs)?;
-        }
+    let bound = bind_all(opts).await?;
+    let mut world = World::new(library, bound.dcs, spec);
+    let mut cdn_auth = None;
+    if let (Some(c), Some(k)) = (bound.cdn.clone(), cdn_key) {
+        world = world.with_cdn(c.clone(), k.public_key().to_pkcs1_pem());
+        cdn_auth = Some((c.id, Arc::new(AuthConfig { keys: vec![k] })));
+    }
+    if let Some(pw) = &opts.password {
+        world = world.with_password(PasswordSetup::new(pw, &mut rand::rngs::OsRng));
+    }
+    if let Some(path) = &opts.stats_file {
+        write_stats(&world, path)?;
+    }
+    let config = dc_config(&key, &bound.config_dcs);
+    if let Some(path) = &opts.write_config {
+        config
+            .write(path)
+            .map_err(|e| LocalDcError::Other(format!("--write-config {}: {e}", path.display())))?;
+    }
+    if !opts.quiet {
         print_banner(
             &world.library,
             &bound.config_dcs,
@@ -299,50 +324,53 @@ pub fn run(opts: &Options) -> Result<(), LocalDcError> {
             key_path.as_deref(),
             key_origin,
         );
-        let world = Arc::new(world);
-        let shared = Arc::new(Shared {
-            world,
-            auth: Arc::new(AuthConfig { keys: vec![key] }),
-            cdn_auth,
-            keys: KeyStore::default(),
-            salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
-            seed: opts.seed,
-            proxy_secret,
-        });
-        let world = shared.world.clone();
-        let servers = Servers {
-            listeners: bound.listeners,
-            shared,
-            verbose: opts.verbose,
+    }
+    let world = Arc::new(world);
+    let shared = Arc::new(Shared {
+        world,
+        auth: Arc::new(AuthConfig { keys: vec![key] }),
+        cdn_auth,
+        keys: KeyStore::default(),
+        salts: SaltSchedule::new(SALT_PERIOD_SECS, rand::random()),
+        seed: opts.seed,
+        proxy_secret,
+    });
+    let world = shared.world.clone();
+    let servers = Servers {
+        listeners: bound.listeners,
+        shared,
+        verbose: opts.verbose,
+    };
+    let stats = async {
+        let Some(path) = &opts.stats_file else {
+            return std::future::pending().await;
         };
-        let stats = async {
-            let Some(path) = &opts.stats_file else {
-                return std::future::pending().await;
-            };
-            let mut tick = tokio::time::interval(STATS_PERIOD);
-            let mut warned = false;
-            loop {
-                tick.tick().await;
-                if let (Err(e), false) = (write_stats(&world, path), warned) {
-                    eprintln!("local-dc: warning: {e} (will keep trying)");
-                    warned = true;
-                }
+        let mut tick = tokio::time::interval(STATS_PERIOD);
+        let mut warned = false;
+        loop {
+            tick.tick().await;
+            if let (Err(e), false) = (write_stats(&world, path), warned) {
+                eprintln!("local-dc: warning: {e} (will keep trying)");
+                warned = true;
             }
-        };
-        servers
-            .run(async {
-                tokio::select! {
-                    () = stop_signal() => {}
-                    () = stats => {}
-                }
-            })
-            .await;
-        if let Some(path) = &opts.stats_file {
-            write_stats(&world, path)?;
         }
+    };
+    ready(config);
+    servers
+        .run(async {
+            tokio::select! {
+                () = stop => {}
+                () = stats => {}
+            }
+        })
+        .await;
+    if let Some(path) = &opts.stats_file {
+        write_stats(&world, path)?;
+    }
+    if !opts.quiet {
         eprintln!("local-dc: stopped");
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
@@ -429,9 +457,9 @@ async fn bind_all(opts: &Options) -> Result<Bound, LocalDcError> {
     })
 }
 
-/// `--write-config`: the DC addresses and the RSA public key, as TOML.
-fn write_config(path: &Path, key: &RsaPrivateKey, dcs: &[DcAddress]) -> Result<(), LocalDcError> {
-    let config = DcConfig {
+/// The DC addresses and the RSA public key: what `--write-config` writes as TOML.
+fn dc_config(key: &RsaPrivateKey, dcs: &[DcAddress]) -> DcConfig {
+    DcConfig {
         rsa_public_keys: vec![key.public_key().to_pkcs1_pem()],
         dcs: dcs
             .iter()
@@ -441,10 +469,7 @@ fn write_config(path: &Path, key: &RsaPrivateKey, dcs: &[DcAddress]) -> Result<(
                 port: d.port,
             })
             .collect(),
-    };
-    config
-        .write(path)
-        .map_err(|e| LocalDcError::Other(format!("--write-config {}: {e}", path.display())))
+    }
 }
 
 /// `--stats-file`: the counters as JSON, through a temporary file renamed over `path`.
