@@ -55,8 +55,9 @@ fn bad_usage_is_an_error_not_a_panic() {
 /// Subcommands that later work fills in say so plainly, with exit code 2: no pretending.
 #[test]
 fn unfinished_subcommands_say_not_implemented_with_exit_2() {
-    // `download` left this list when it landed; tests/download_cli.rs covers it.
-    for args in [&["serve"][..], &["demo"]] {
+    // `download` and `serve` left this list when they landed; tests/download_cli.rs and
+    // tests/serve_telegram.rs cover them.
+    for args in [&["demo"][..]] {
         let out = tgmux(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();

@@ -17,15 +17,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::ping::{transport_name, PLACEHOLDER_API_ID};
 use super::{CliError, Globals};
-use crate::config::ClientConfig;
 use crate::download::fetch::{fetch, PartSink, Writer};
 use crate::download::plan::plan;
 use crate::download::{FileSink, Options, Record, Rpc};
-use crate::net::{Pool, PoolConfig};
 use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
-use crate::resolve::{FileCache, Item, Link, Media, Resolver};
+use crate::resolve::{Item, Link, Media};
 
 /// Download the media of t.me message links.
 #[derive(Debug, clap::Args)]
@@ -537,10 +534,6 @@ fn error_line(bars: &Option<MultiProgress>, link: &str, why: &str) {
     say(bars, &format!("tgmux: error: {link}: {why}"));
 }
 
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::new(e.to_string())
-}
-
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     if args.remux && args.output.as_os_str() == "-" {
         return Err(CliError::not_implemented("download --remux -o -"));
@@ -557,34 +550,13 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     } else {
         Output::File(args.output.clone())
     };
-    let cfg = ClientConfig::from_globals(g).map_err(err)?;
-    let api_id = cfg.api.as_ref().map_or(PLACEHOLDER_API_ID, |a| a.api_id);
-    let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
-    pc.transport = transport_name(g.transport).to_string();
-    pc.session_path = Some(cfg.session_path.clone());
-    pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
-    pc.proxy = cfg.proxy.clone();
-    pc.connections_per_dc = args.connections.max(1);
-    let data_dir = cfg
-        .session_path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    if !cfg.session_path.exists() {
-        return Err(CliError::new(format!(
-            "not logged in: no session file at {} (run `tgmux login`)",
-            cfg.session_path.display()
-        )));
-    }
-    let pool = Pool::open(pc).map_err(err)?;
-    if pool.logged_in().is_none() {
-        return Err(CliError::new("not logged in: run `tgmux login`"));
-    }
-    let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
-    let cache = Arc::new(FileCache::open(
-        &data_dir.join("metadata-cache.json"),
-        crate::resolve::cache::DEFAULT_TTL,
-    ));
-    let resolver = Resolver::new(rpc.clone(), cache.clone()).map_err(err)?;
+    let super::account::Account {
+        pool,
+        rpc,
+        cache,
+        resolver,
+        data_dir,
+    } = super::account::open(g, args.connections)?;
     let tty = std::io::stderr().is_terminal() && !g.quiet && !matches!(out, Output::Stdout);
     let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     let runtime = tokio::runtime::Builder::new_multi_thread()

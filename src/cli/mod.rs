@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod account;
 pub mod demo;
 pub mod download;
 pub mod local_dc;
