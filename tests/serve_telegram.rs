@@ -340,3 +340,17 @@ fn mp4_and_hls_of_an_mkv_pass_the_packet_oracle() {
     let r = range(&b, "100-199");
     assert!(r.status == 206 && r.body == mkv[100..200]);
 }
+
+#[test]
+fn without_a_login_it_is_one_line_before_listening() {
+    let dir = localdc_util::scratch("serve-tg-nologin");
+    let out = tgmux(&[
+        "--session",
+        s(&dir.join("none")),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    localdc_util::one_line_error(&out, "not logged in: no session file at");
+    assert!(out.stdout.is_empty(), "it listened first");
+}

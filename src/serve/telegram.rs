@@ -33,7 +33,16 @@ pub struct TelegramSource {
     /// File references renewed by a download (FILE_REFERENCE_EXPIRED), by [`Media::key`]:
     /// (the expired one, the fresh one). The cached `Media` keeps the expired reference, so
     /// without this every later read would meet the error and refresh again.
-    fresh: Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>,
+    fresh: Mutex<HashMap<String, Renewed>>,
+}
+
+/// A file reference a download renewed.
+#[derive(Debug)]
+struct Renewed {
+    /// The one the cached `Media` holds.
+    stale: Vec<u8>,
+    /// The one to use instead.
+    fresh: Vec<u8>,
 }
 
 /// A resolved Telegram document.
@@ -72,9 +81,9 @@ impl TelegramSource {
     fn refreshed(&self, media: &Media) -> Media {
         let mut m = media.clone();
         let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((stale, new)) = fresh.get(&m.key()) {
-            if *stale == m.file_reference {
-                m.file_reference = new.clone();
+        if let Some(r) = fresh.get(&m.key()) {
+            if r.stale == m.file_reference {
+                m.file_reference = r.fresh.clone();
             }
         }
         m
@@ -82,10 +91,13 @@ impl TelegramSource {
 
     fn remember(&self, media: &Media, reference: Vec<u8>) {
         if !reference.is_empty() && reference != media.file_reference {
-            self.fresh
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(media.key(), (media.file_reference.clone(), reference));
+            self.fresh.lock().unwrap_or_else(|p| p.into_inner()).insert(
+                media.key(),
+                Renewed {
+                    stale: media.file_reference.clone(),
+                    fresh: reference,
+                },
+            );
         }
     }
 }
