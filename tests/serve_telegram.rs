@@ -1,8 +1,9 @@
 //! `tgmux serve` over Telegram end to end: a `tgmux local-dc`, a bot logged in with
 //! `tgmux login`, `tgmux serve` without `--from-dir`, curl (or a raw socket) as the client.
 //! Originals byte-exact in every range form, HEAD, 304, 416, stable ETags across restarts,
-//! `/c/<id>/<msg>`, `/info`, 404s; a middle range asks local-dc for exactly its covering
-//! parts (its `--stats-file`), a client that disconnects stops the parts; expired file
+//! `/c/<id>/<msg>`, `/info`, 404s, 50 ranges at once; a middle range asks local-dc for
+//! exactly its covering parts (its `--stats-file`), a client that disconnects stops the
+//! parts; expired file
 //! references are renewed, long FLOOD_WAITs are 503s; `.mp4` and HLS of an MKV pass the
 //! ffprobe packet oracle and equal `tgmux remux --fragmented`.
 
@@ -158,6 +159,28 @@ fn originals_in_every_range_form_and_not_found() {
         assert_eq!(r.status, 404, "{path}: {}", r.text());
         assert!(r.text().starts_with("not found: "), "{path}: {}", r.text());
     }
+
+    // 50 streams of different ranges at once, each byte-exact.
+    let threads: Vec<_> = (0..50usize)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let a = i * 61_001;
+                let b = (a + 20_000 + i * 13_007).min(3 * MIB + 16);
+                (a, b, range(&url, &format!("{a}-{b}")))
+            })
+        })
+        .collect();
+    for t in threads {
+        let (a, b, r) = t.join().unwrap();
+        assert_eq!(r.status, 206, "{a}-{b}: {}", r.text());
+        assert!(r.body == data[a..=b], "{a}-{b} differs");
+    }
+    let metrics = get(&format!("{}/metrics", srv.base), &[]).text();
+    assert!(
+        metrics.contains("tgmux_parts_fetched_total{dc=\"1\"}"),
+        "{metrics}"
+    );
 
     // Another run of the server: the same document, the same ETag.
     drop(srv);
