@@ -24,20 +24,7 @@ fn sha256_hex(data: &[u8]) -> String {
 fn setup(name: &str, extra: &[&str], files: &[(&str, &[u8])]) -> (LocalDc, PathBuf) {
     let dc = localdc_util::start_with_files(&format!("download-{name}"), 3, extra, files);
     let session = dc.dir.join("data/session");
-    let out = tgmux(&[
-        "--dc-config",
-        s(&dc.config),
-        "--session",
-        s(&session),
-        "--api-id",
-        "1",
-        "--api-hash",
-        "x",
-        "login",
-        "--bot-token",
-        "123:abc",
-    ]);
-    localdc_util::stdout(&out);
+    localdc_util::login_bot_cli(&dc, &session, "123:abc");
     (dc, session)
 }
 

@@ -41,19 +41,7 @@ fn mkv_documents_become_the_mp4_tgmux_remux_makes() {
     );
     let session = dc.dir.join("data/session");
     let cfg = s(&dc.config);
-    localdc_util::stdout(&tgmux(&[
-        "--dc-config",
-        cfg,
-        "--session",
-        s(&session),
-        "--api-id",
-        "1",
-        "--api-hash",
-        "x",
-        "login",
-        "--bot-token",
-        "1:a",
-    ]));
+    localdc_util::login_bot_cli(&dc, &session, "1:a");
     let reference = work.path("ref.mp4");
     localdc_util::stdout(&tgmux(&["remux", s(&mkv), "-o", s(&reference)]));
     for fragmented in [false, true] {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use sha2::{Digest, Sha256};
 
+use super::account::Account;
 use super::download::{self, Done, Report, Targets};
 use super::ping::{transport_name, PLACEHOLDER_API_ID};
 use super::{CliError, Globals};
@@ -160,8 +161,7 @@ struct ServeStep {
     url: String,
     watch: String,
     curl: String,
-    /// Where the server reads documents: `media-dir` (from disk) until `tgmux serve` reads
-    /// from Telegram.
+    /// Where the server reads documents: `telegram` (through MTProto from the local DC).
     source: &'static str,
 }
 
@@ -422,7 +422,7 @@ async fn demo(
     say.line(&format!("  in a browser  {}", s.watch));
     say.line(&format!("  with curl     {}", s.curl));
     serving.store(true, Ordering::SeqCst);
-    serve_documents(listener, &media, &pool)
+    serve_documents(listener, &pool, work)
         .await
         .map_err(|e| fail(format!("serving: {e}")))
 }
@@ -539,7 +539,8 @@ async fn fetch(
         .map_err(|e| CliError::new(format!("demo: {}", e.kind())))?
         .args;
     let targets = Targets::of(&args)?;
-    let (mut done, failed) = download::download(&args, &targets, report, pool, work).await?;
+    let account = Account::over(pool.clone(), work.to_path_buf())?;
+    let (mut done, failed) = download::download(&args, &targets, report, &account).await?;
     match (failed, done.pop()) {
         (0, Some(d)) => Ok(d),
         _ => Err(CliError::new(format!(
@@ -585,24 +586,29 @@ async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr),
 }
 
 /// Where [`serve_documents`] reads from (the `source` of `--json`).
-const SERVE_SOURCE: &str = "media-dir";
+const SERVE_SOURCE: &str = "telegram";
 /// What the serving line says of it.
-const SERVE_NOTE: &str =
-    "documents read from the local DC's media directory on disk: `tgmux serve` cannot read \
-     from Telegram yet";
+const SERVE_NOTE: &str = "every byte through MTProto from the local DC, as `tgmux serve` does";
 
-/// The serve step, the one place that decides where served documents come from: today the
-/// local DC's media directory read from disk (the `DirSource` of `tgmux serve --from-dir`:
-/// the real routes, ranges, remuxing and player page, but not the bytes through MTProto).
-/// When `tgmux serve` gets its Telegram source, it takes `pool` here instead.
+/// The serve step: `tgmux serve`'s Telegram source over the demo's logged-in pool, so what the
+/// browser plays comes through resolution and ranged `upload.getFile` calls like any link.
 async fn serve_documents(
     listener: tokio::net::TcpListener,
-    media: &Path,
-    _pool: &Pool,
-) -> std::io::Result<()> {
-    use crate::serve::{dir::DirSource, Config, Metrics, Server};
+    pool: &Pool,
+    work: &Path,
+) -> Result<(), String> {
+    use crate::serve::telegram::TelegramSource;
+    use crate::serve::{Config, Metrics, Server};
+    let account = Account::over(pool.clone(), work.to_path_buf()).map_err(|e| e.to_string())?;
     let metrics = Arc::new(Metrics::default());
-    let source = Arc::new(DirSource::new(media, metrics.clone()));
-    let server = Server::new(Config::default(), source, metrics);
-    crate::serve::conn::run(server, listener, std::future::pending()).await
+    let source = TelegramSource::new(
+        account.rpc,
+        account.resolver,
+        crate::download::Options::default(),
+        metrics.clone(),
+    );
+    let server = Server::new(Config::default(), Arc::new(source), metrics);
+    crate::serve::conn::run(server, listener, std::future::pending())
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -17,15 +17,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::ping::{transport_name, PLACEHOLDER_API_ID};
+use super::account::Account;
 use super::{CliError, Globals};
-use crate::config::ClientConfig;
 use crate::download::fetch::{fetch, PartSink, Writer};
 use crate::download::plan::plan;
 use crate::download::{FileSink, Options, Record, Rpc};
-use crate::net::{Pool, PoolConfig};
 use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
-use crate::resolve::{FileCache, Item, Link, Media, Resolver};
+use crate::resolve::{Item, Link, Media};
 
 /// Download the media of t.me message links.
 #[derive(Debug, clap::Args)]
@@ -594,10 +592,6 @@ fn error_line(bars: &Option<MultiProgress>, link: &str, why: &str) {
     say(bars, &format!("tgmux: error: {link}: {why}"));
 }
 
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::new(e.to_string())
-}
-
 /// What a run was asked for: the links and where their files go.
 pub(super) struct Targets {
     texts: Vec<String>,
@@ -629,34 +623,12 @@ impl Targets {
 
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     let targets = Targets::of(args)?;
-    let cfg = ClientConfig::from_globals(g).map_err(err)?;
-    let api_id = cfg.api.as_ref().map_or(PLACEHOLDER_API_ID, |a| a.api_id);
-    let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
-    pc.transport = transport_name(g.transport).to_string();
-    pc.session_path = Some(cfg.session_path.clone());
-    pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
-    pc.proxy = cfg.proxy.clone();
-    pc.connections_per_dc = args.connections.max(1);
-    let data_dir = cfg
-        .session_path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    if !cfg.session_path.exists() {
-        return Err(CliError::new(format!(
-            "not logged in: no session file at {} (run `tgmux login`)",
-            cfg.session_path.display()
-        )));
-    }
-    let pool = Pool::open(pc).map_err(err)?;
-    if pool.logged_in().is_none() {
-        return Err(CliError::new("not logged in: run `tgmux login`"));
-    }
+    let account = super::account::open(g, args.connections)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    let (_, failed) =
-        runtime.block_on(download(args, &targets, &Report::of(g), &pool, &data_dir))?;
+    let (_, failed) = runtime.block_on(download(args, &targets, &Report::of(g), &account))?;
     drop(runtime);
     if failed > 0 {
         return Err(CliError::reported());
@@ -664,24 +636,24 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Downloads what `args` and `targets` ask for through a logged-in `pool`, keeping the
-/// metadata cache and the record of finished downloads in `data_dir`. Returns the files done
-/// and how many links or files failed (each said on stderr).
+/// Downloads what `args` and `targets` ask for through a logged-in `account`, keeping the
+/// record of finished downloads in its data directory. Returns the files done and how many
+/// links or files failed (each said on stderr).
 pub(super) async fn download(
     args: &Args,
     targets: &Targets,
     report: &Report,
-    pool: &Pool,
-    data_dir: &Path,
+    account: &Account,
 ) -> Result<(Vec<Done>, usize), CliError> {
     let Targets { texts, range, out } = targets;
     let range = *range;
-    let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
-    let cache = Arc::new(FileCache::open(
-        &data_dir.join("metadata-cache.json"),
-        crate::resolve::cache::DEFAULT_TTL,
-    ));
-    let resolver = Resolver::new(rpc.clone(), cache.clone()).map_err(err)?;
+    let Account {
+        pool,
+        rpc,
+        cache,
+        resolver,
+        data_dir,
+    } = account;
     let tty = std::io::stderr().is_terminal() && report.progress && !matches!(out, Output::Stdout);
     let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     {

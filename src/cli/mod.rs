@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod account;
 pub mod completions;
 pub mod demo;
 pub mod download;

@@ -36,6 +36,10 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Benchmark aid: instead of pings, time `upload.getFile` of the 1 MiB part in the middle
+    /// of LINK's document on one warm file connection (needs a login), --count times.
+    #[arg(long, value_name = "LINK", hide = true)]
+    pub file: Option<String>,
 }
 
 /// The `--transport` value as the transport layer names it.
@@ -186,7 +190,63 @@ async fn connect_dc(
     connect(opts).await
 }
 
+/// `--file LINK`: one part's round trips, printed as `getFile: X ms (median of N)`.
+fn file_rtt(link: &str, args: &Args, g: &Globals) -> Result<(), CliError> {
+    use crate::download::plan::BLOCK;
+    use crate::download::rpc::{invoke, Route};
+    use crate::tl::functions::upload::GetFile;
+    let err = |e: &dyn std::fmt::Display| CliError::new(format!("ping --file {link}: {e}"));
+    let link = crate::resolve::Link::parse(link).map_err(|e| err(&e))?;
+    let account = super::account::open(g, 1)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    let (offset, rtts) = runtime.block_on(async {
+        let media = account
+            .resolver
+            .media(&link, false)
+            .await
+            .map_err(|e| err(&e))?;
+        let media = media.first().ok_or_else(|| err(&"no media"))?;
+        let offset = media.size / 2 / BLOCK * BLOCK;
+        let request = GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: media.input_location(),
+            offset: offset as i64,
+            limit: BLOCK as i32,
+        };
+        let route = Route::File {
+            dc: media.dc_id,
+            conn: 0,
+        };
+        let mut rtts = Vec::with_capacity(args.count as usize);
+        // The first call opens (and authorizes) the file connection: not counted.
+        for i in 0..=args.count {
+            let t = std::time::Instant::now();
+            invoke(&*account.rpc, route, &request)
+                .await
+                .map_err(|e| err(&e))?;
+            if i > 0 {
+                rtts.push(t.elapsed());
+            }
+        }
+        Ok::<_, CliError>((offset, rtts))
+    })?;
+    let _ = account.pool.save();
+    println!(
+        "getFile {BLOCK} bytes at {offset}: {:.3} ms (median of {})",
+        ms(median(&rtts)),
+        rtts.len()
+    );
+    Ok(())
+}
+
 pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
+    if let Some(link) = &args.file {
+        return file_rtt(link, args, g);
+    }
     let proxy = proxy_from_globals(g).map_err(|e| CliError::new(e.to_string()))?;
     let network = network_from_globals(g).map_err(|e| CliError::new(e.to_string()))?;
     let keys = network

@@ -7,9 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{CliError, Globals};
+use crate::download::Options;
 use crate::serve::auth::{hex, Access};
 use crate::serve::dir::DirSource;
+use crate::serve::telegram::TelegramSource;
 use crate::serve::{route, Config, Metrics, Server, Source};
+
+/// Parts per stream by default: fewer than a download's 8, since many streams share the
+/// memory (docs/serve.md has the measurement).
+const DEFAULT_WINDOW: u32 = 4;
 
 /// Serve Telegram media over HTTP (`GET /<username>/<msg>`), with range requests, remuxing
 /// and a player page. Prints `listening on http://ADDR` once ready.
@@ -42,6 +48,12 @@ pub struct Args {
     /// Retry-After.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub max_flood_wait: u64,
+    /// Parts (1 MiB) in flight or buffered per stream: with --max-streams, the memory bound.
+    #[arg(long, value_name = "W", default_value_t = DEFAULT_WINDOW, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub window: u32,
+    /// File connections per DC, shared by every stream.
+    #[arg(long, value_name = "C", default_value_t = crate::download::fetch::DEFAULT_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub connections: u32,
     /// Seconds a client gets to send a request head (and to idle between requests).
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
@@ -62,7 +74,7 @@ pub struct Args {
 }
 
 /// Runs the server until Ctrl-C (or prints a signed link).
-pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
+pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
     let err = |m: String| CliError::new(format!("serve: {m}"));
     if args.token.as_deref() == Some("") || args.link_secret.as_deref() == Some("") {
         return Err(err("--token and --link-secret must not be empty".into()));
@@ -89,12 +101,23 @@ pub fn run(args: &Args, _g: &Globals) -> Result<(), CliError> {
         ..Config::default()
     };
     let metrics = Arc::new(Metrics::default());
-    let Some(dir) = &args.from_dir else {
-        // The Telegram source (resolve + download) is wired in when the downloader lands.
-        return Err(CliError::not_implemented("serve"));
+    if let Some(dir) = &args.from_dir {
+        let source = Arc::new(DirSource::new(dir, metrics.clone()));
+        return listen(args.listen, Server::new(config, source, metrics)).map_err(err);
+    }
+    let opts = Options {
+        window: args.window as usize,
+        connections: args.connections as usize,
+        // Waits the server sits out are the window's pauses; longer ones are its 503s.
+        max_flood_wait: config.flood_wait_limit,
+        ..Options::default()
     };
-    let source = Arc::new(DirSource::new(dir, metrics.clone()));
-    listen(args.listen, Server::new(config, source, metrics)).map_err(err)
+    let account = super::account::open(g, opts.connections)?;
+    let source = TelegramSource::new(account.rpc, account.resolver, opts, metrics.clone());
+    let served = listen(args.listen, Server::new(config, Arc::new(source), metrics));
+    // Keys and salts learned while serving are kept for the next run.
+    let _ = account.pool.save();
+    served.map_err(err)
 }
 
 fn sign(access: &Access, path: &str, ttl: u64) -> Result<(), String> {

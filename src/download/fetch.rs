@@ -80,6 +80,13 @@ pub enum DownloadError {
     Failed(String),
     /// The sink could not take the bytes.
     Sink(io::Error),
+    /// The server asked to wait `wait`, longer than [`Options::max_flood_wait`] (`limit`).
+    FloodWait {
+        /// What FLOOD_WAIT_X asked.
+        wait: Duration,
+        /// The longest wait the download accepted.
+        limit: Duration,
+    },
 }
 
 impl std::fmt::Display for DownloadError {
@@ -87,6 +94,12 @@ impl std::fmt::Display for DownloadError {
         match self {
             DownloadError::Failed(why) => f.write_str(why),
             DownloadError::Sink(e) => write!(f, "writing: {e}"),
+            DownloadError::FloodWait { wait, limit } => write!(
+                f,
+                "the server asks to wait {} s, longer than the {} s accepted",
+                wait.as_secs(),
+                limit.as_secs()
+            ),
         }
     }
 }
@@ -229,6 +242,12 @@ pub async fn fetch<S: PartSink>(
                     return Ok(report);
                 }
                 Action::Failed(why) => return Err(DownloadError::Failed(why)),
+                Action::FloodWait(wait) => {
+                    return Err(DownloadError::FloodWait {
+                        wait,
+                        limit: opts.max_flood_wait,
+                    })
+                }
             }
         }
         report.peak_buffered = report.peak_buffered.max(window.buffered_bytes());

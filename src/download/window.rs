@@ -5,7 +5,8 @@
 //! Protocol for the driver (quinn's shape):
 //! - [`Window::poll_action`] until `None` after every input: [`Action::Send`] a request,
 //!   [`Action::Release`] the next bytes in order, [`Action::RefreshReference`],
-//!   [`Action::Replace`] a silent connection, then [`Action::Done`] or [`Action::Failed`].
+//!   [`Action::Replace`] a silent connection, then [`Action::Done`], [`Action::Failed`] or
+//!   [`Action::FloodWait`].
 //! - [`Window::handle_answer`] / [`Window::handle_error`] for each request's outcome,
 //!   [`Window::reference_refreshed`] and [`Window::replaced`] when those actions are done.
 //! - [`Window::poll_timeout`] / [`Window::handle_timeout`] for flood pauses and stalls.
@@ -98,6 +99,9 @@ pub enum Action {
     Done,
     /// The download cannot finish.
     Failed(String),
+    /// The server asked to wait longer than [`WindowConfig::max_flood_wait`]: the download
+    /// stops here, and may be tried again after this long.
+    FloodWait(Duration),
 }
 
 /// Why a request brought no usable bytes.
@@ -348,11 +352,7 @@ impl Window {
         match error {
             PartError::Flood(wait) => {
                 if wait > self.cfg.max_flood_wait {
-                    return self.fail(format!(
-                        "the server asks to wait {} s, longer than the {} s accepted",
-                        wait.as_secs(),
-                        self.cfg.max_flood_wait.as_secs()
-                    ));
+                    return self.stop(Action::FloodWait(wait));
                 }
                 let c = &mut self.conns[f.conn];
                 let until = now + wait;
@@ -467,9 +467,14 @@ impl Window {
     }
 
     fn fail(&mut self, why: String) {
+        self.stop(Action::Failed(why));
+    }
+
+    /// Ends the download with `last` (a failure), unless it has ended already.
+    fn stop(&mut self, last: Action) {
         if !self.finished {
             self.finished = true;
-            self.actions.push_back(Action::Failed(why));
+            self.actions.push_back(last);
         }
     }
 
@@ -822,7 +827,10 @@ mod tests {
             panic!()
         };
         w.handle_error(r.id, PartError::Flood(Duration::from_secs(3600)), t0);
-        assert!(matches!(w.poll_action(), Some(Action::Failed(m)) if m.contains("3600")));
+        assert_eq!(
+            w.poll_action(),
+            Some(Action::FloodWait(Duration::from_secs(3600)))
+        );
         let mut w = Window::new(cfg(1, 1), plan(size, 0, size - 1), size, 1, t0);
         let Some(Action::Send(r)) = w.poll_action() else {
             panic!()

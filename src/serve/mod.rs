@@ -4,8 +4,9 @@
 //! ranges and conditional requests), [`headers`], [`metrics`], all pure; then [`body`]
 //! (streamed bodies with back-pressure and abort-on-error), `fetch` (ranges through a
 //! [`Source`] with FLOOD_WAIT handling), the route handlers, and [`conn`] (connections and
-//! timeouts). Documents come from a [`Source`]: the Telegram downloader's adapter, or
-//! [`dir::DirSource`] over a local directory. Design notes: docs/serve.md.
+//! timeouts). Documents come from a [`Source`]: [`telegram::TelegramSource`] (the resolver
+//! and the downloader), or [`dir::DirSource`] over a local directory. Design notes:
+//! docs/serve.md.
 
 pub mod auth;
 pub mod body;
@@ -21,6 +22,7 @@ mod remuxed;
 pub mod route;
 pub mod server;
 pub mod source;
+pub mod telegram;
 mod watch;
 
 pub use metrics::Metrics;

@@ -199,6 +199,23 @@ pub fn wait_or_fail(mut child: Child, args: &[&str]) -> Output {
     }
 }
 
+/// `tgmux login --bot-token TOKEN` against `dc`, into the session file `session`.
+pub fn login_bot_cli(dc: &LocalDc, session: &Path, token: &str) {
+    stdout(&tgmux(&[
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(session),
+        "--api-id",
+        "1",
+        "--api-hash",
+        "x",
+        "login",
+        "--bot-token",
+        token,
+    ]));
+}
+
 /// The stdout of a run that must have succeeded.
 pub fn stdout(out: &Output) -> String {
     assert!(

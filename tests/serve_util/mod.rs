@@ -41,10 +41,17 @@ pub fn start(name: &str, files: &[(&str, &[u8])], extra: &[&str]) -> Serve {
 
 /// Starts `tgmux serve --from-dir media` on a free loopback port with `extra` flags.
 pub fn start_in(media: PathBuf, extra: &[&str]) -> Serve {
+    let dir = media.to_str().expect("a UTF-8 path").to_string();
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--from-dir", &dir];
+    args.extend_from_slice(extra);
+    spawn(&args, media.clone())
+}
+
+/// Starts `tgmux ARGS` (a `serve` command line) and waits for its `listening on` line;
+/// `media` is what it serves, for the test's reference.
+pub fn spawn(args: &[&str], media: PathBuf) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--from-dir"])
-        .arg(&media)
-        .args(extra)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,0 +1,77 @@
+//! The logged-in account as the global flags name it (`--config`, `--dc-config`, `--session`,
+//! `--transport`, `--proxy`): its connection pool, a resolver over it and the metadata cache
+//! in the session's data directory. `download` and `serve` both start here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ping::{transport_name, PLACEHOLDER_API_ID};
+use super::{CliError, Globals};
+use crate::config::ClientConfig;
+use crate::download::Rpc;
+use crate::net::{Pool, PoolConfig};
+use crate::resolve::{FileCache, Resolver};
+
+/// What a command that reads Telegram media works with.
+pub(crate) struct Account {
+    /// Every DC's connections (save it at the end: salts and keys learned on the way).
+    pub pool: Pool,
+    /// The pool as the downloader and resolver call it.
+    pub rpc: Arc<dyn Rpc>,
+    /// Links resolved before, kept in `<data dir>/metadata-cache.json`.
+    pub cache: Arc<FileCache>,
+    /// Links to media, through `cache`.
+    pub resolver: Resolver,
+    /// The session file's directory (the cache, the record of downloads).
+    pub data_dir: PathBuf,
+}
+
+/// Opens the account's pool with `connections` file connections per DC; fails with advice
+/// when there is no session or it is not logged in.
+pub(crate) fn open(g: &Globals, connections: usize) -> Result<Account, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError::new(e.to_string());
+    let cfg = ClientConfig::from_globals(g).map_err(|e| err(&e))?;
+    let api_id = cfg.api.as_ref().map_or(PLACEHOLDER_API_ID, |a| a.api_id);
+    let mut pc = PoolConfig::new(cfg.network.clone(), api_id);
+    pc.transport = transport_name(g.transport).to_string();
+    pc.session_path = Some(cfg.session_path.clone());
+    pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
+    pc.proxy = cfg.proxy.clone();
+    pc.connections_per_dc = connections.max(1);
+    let data_dir = cfg
+        .session_path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if !cfg.session_path.exists() {
+        return Err(CliError::new(format!(
+            "not logged in: no session file at {} (run `tgmux login`)",
+            cfg.session_path.display()
+        )));
+    }
+    let pool = Pool::open(pc).map_err(|e| err(&e))?;
+    if pool.logged_in().is_none() {
+        return Err(CliError::new("not logged in: run `tgmux login`"));
+    }
+    Account::over(pool, data_dir)
+}
+
+impl Account {
+    /// The resolver and cache over a pool that is already open and logged in, with the cache
+    /// in `data_dir`.
+    pub(crate) fn over(pool: Pool, data_dir: PathBuf) -> Result<Account, CliError> {
+        let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
+        let cache = Arc::new(FileCache::open(
+            &data_dir.join("metadata-cache.json"),
+            crate::resolve::cache::DEFAULT_TTL,
+        ));
+        let resolver =
+            Resolver::new(rpc.clone(), cache.clone()).map_err(|e| CliError::new(e.to_string()))?;
+        Ok(Account {
+            pool,
+            rpc,
+            cache,
+            resolver,
+            data_dir,
+        })
+    }
+}
