@@ -575,7 +575,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             cfg.session_path.display()
         )));
     }
-    let pool = Pool::open(pc).map_err(err)?;
+    let pool = Pool::open(pc).map_err(|e| super::ping::invoke_error(&e))?;
     if pool.logged_in().is_none() {
         return Err(CliError::new("not logged in: run `tgmux login`"));
     }
