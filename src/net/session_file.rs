@@ -578,6 +578,42 @@ mod tests {
     }
 
     #[test]
+    fn a_new_key_never_replaces_one_saved_meanwhile() {
+        let (ours, theirs, old) = (
+            [1u8; AUTH_KEY_LEN],
+            [2u8; AUTH_KEY_LEN],
+            [3u8; AUTH_KEY_LEN],
+        );
+        // No key yet: ours is saved, with its salt.
+        let mut s = SessionData::new("n", 1);
+        s.record_connection(1, &ours, true, None, 5, -2);
+        assert_eq!(s.dc(1).unwrap().auth_key, Some(ours));
+        assert_eq!((s.dc(1).unwrap().server_salt, s.time_offset), (5, -2));
+        // Another process saved (and logged in with) its key meanwhile: it stays, salt too.
+        let mut s = SessionData::new("n", 1);
+        s.dc_mut(1).auth_key = Some(theirs);
+        s.dc_mut(1).authorized = true;
+        s.dc_mut(1).server_salt = 9;
+        s.record_connection(1, &ours, true, None, 5, 0);
+        s.record_connection(1, &ours, true, Some(&theirs), 5, 0);
+        let d = s.dc(1).unwrap();
+        assert_eq!(
+            (d.auth_key, d.authorized, d.server_salt),
+            (Some(theirs), true, 9)
+        );
+        // The unauthorized key we replaced is still there: ours takes its place.
+        let mut s = SessionData::new("n", 1);
+        s.dc_mut(1).auth_key = Some(old);
+        s.record_connection(1, &ours, true, Some(&old), 5, 0);
+        assert_eq!(s.dc(1).unwrap().auth_key, Some(ours));
+        // A connection on the saved key updates its salt only.
+        s.record_connection(1, &ours, false, None, 6, 0);
+        assert_eq!(s.dc(1).unwrap().server_salt, 6);
+        s.record_connection(1, &theirs, false, None, 7, 0);
+        assert_eq!(s.dc(1).unwrap().server_salt, 6);
+    }
+
+    #[test]
     fn every_truncation_and_bit_flip_is_an_error() {
         let bytes = sample().encode();
         for n in 0..bytes.len() {
