@@ -368,6 +368,10 @@ pub fn logout(_args: &LogoutArgs, g: &Globals) -> Result<(), CliError> {
                 }
                 Ok(())
             }
+            Err(e @ InvokeError::KeyRefused { .. }) => Err(CliError::new(format!(
+                "logout: {}: {e} (try again; if every run says so, `tgmux login` again)",
+                home_at(&pool)
+            ))),
             Err(e) => Err(CliError::new(format!("logout: {}: {e}", home_at(&pool)))),
         }
     })
