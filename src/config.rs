@@ -167,8 +167,10 @@ fn dc(id: i32, ip: [u8; 4]) -> DcAddr {
     }
 }
 
-/// The `--config` file: every key optional, unknown keys ignored (other commands' settings).
+/// The `--config` file: every key optional; a key no command reads is refused (a typo must
+/// not pass silently).
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Telegram api_id.
     pub api_id: Option<i32>,
@@ -176,6 +178,9 @@ pub struct FileConfig {
     pub api_hash: Option<String>,
     /// FLOOD_WAIT threshold in seconds.
     pub flood_wait_threshold: Option<u32>,
+    /// `[[accounts]]` of `tgmux serve`, read by [`accounts`] (only accepted here).
+    #[serde(default)]
+    pub accounts: Option<toml::Value>,
 }
 
 impl FileConfig {
@@ -191,16 +196,22 @@ impl FileConfig {
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
         toml::from_str(&text)
-            .map_err(|e| ConfigError::Syntax(path.to_owned(), first_line(&e.to_string())))
+            .map_err(|e| ConfigError::Syntax(path.to_owned(), toml_error(&text, &e)))
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
-        .to_owned()
+/// toml's error on one line: where (line and column) and its whole message.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', "; ");
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
 }
 
 /// The api_id/api_hash pair every `initConnection` carries.
@@ -313,7 +324,7 @@ fn read_dc_config(path: &Path) -> Result<Network, ConfigError> {
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
     let f: File = toml::from_str(&text)
-        .map_err(|e| ConfigError::Syntax(path.to_owned(), first_line(&e.to_string())))?;
+        .map_err(|e| ConfigError::Syntax(path.to_owned(), toml_error(&text, &e)))?;
     if f.rsa_public_keys.is_empty() {
         return Err(ConfigError::Invalid(format!(
             "{}: rsa_public_keys is empty",
@@ -379,7 +390,7 @@ mod tests {
         let cfg = dir.join("c.toml");
         std::fs::write(
             &cfg,
-            "api_id = 7\napi_hash = \"fromfile\"\nflood_wait_threshold = 5\nother = 1\n",
+            "api_id = 7\napi_hash = \"fromfile\"\nflood_wait_threshold = 5\n",
         )
         .unwrap();
         let c = cfg.to_str().unwrap();
@@ -414,6 +425,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains('\n') && e.contains("c.toml"), "{e}");
+        assert!(
+            e.ends_with("line 1, column 10: invalid type: string \"x\", expected i32"),
+            "{e}"
+        );
+        // A key no command reads is refused, with the keys that exist.
+        std::fs::write(&cfg, "api_id = 1\napi_hsh = \"y\"\n").unwrap();
+        let e = ClientConfig::from_globals(&globals(&["--config", c]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, column 1: unknown field `api_hsh`, expected one of"),
+            "{e}"
+        );
+        // serve's accounts are a known key.
+        std::fs::write(&cfg, "[[accounts]]\nname = \"a\"\nsession = \"s\"\n").unwrap();
+        assert!(ClientConfig::from_globals(&globals(&["--config", c])).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -451,6 +478,13 @@ mod tests {
         let n = read_dc_config(&f).unwrap();
         assert_eq!(n.home, 2);
         assert_eq!(n.addr(1), Some("[::1]:5001".parse().unwrap()));
+        // toml's whole reason, on one line.
+        std::fs::write(&f, "rsa_public_keys = []\n").unwrap();
+        let e = read_dc_config(&f).unwrap_err().to_string();
+        assert!(
+            e.ends_with("dc.toml: line 1, column 1: missing field `dcs`"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

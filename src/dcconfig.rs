@@ -74,17 +74,13 @@ impl fmt::Display for DcConfigError {
             DcConfigError::TooLarge(n) => {
                 write!(f, "DC config is {n} bytes, larger than {MAX_FILE_LEN}")
             }
-            DcConfigError::Syntax(m) => write!(f, "DC config is not valid TOML: {}", first_line(m)),
+            DcConfigError::Syntax(m) => write!(f, "DC config is not valid TOML: {m}"),
             DcConfigError::Invalid(m) => write!(f, "DC config: {m}"),
         }
     }
 }
 
 impl std::error::Error for DcConfigError {}
-
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
-}
 
 impl DcConfig {
     /// The home DC (the first entry). A validated config always has one.
@@ -138,8 +134,8 @@ impl DcConfig {
 
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, DcConfigError> {
-        let config: DcConfig =
-            toml::from_str(text).map_err(|e| DcConfigError::Syntax(e.to_string()))?;
+        let config: DcConfig = toml::from_str(text)
+            .map_err(|e| DcConfigError::Syntax(crate::config::toml_error(text, &e)))?;
         config.validate()?;
         Ok(config)
     }

@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use localdc_util::{one_line_error, s, start, start_with, stdout, wait_or_fail, LocalDc};
-use tgmux::config::{DcAddr, Network};
-use tgmux::dcconfig::DcConfig;
+use localdc_util::{
+    config_with_port, one_line_error, s, start, start_with, stdout, wait_or_fail, Injector, LocalDc,
+};
 use tgmux::net::session_file;
 use tgmux::net::{Pool, PoolConfig};
 use tgmux::tl::{enums, functions, types};
@@ -42,18 +42,7 @@ fn tgmux(args: &[&str], stdin: &str) -> Output {
 
 /// The global flags for `dc` and `session`, then `rest`.
 fn args<'a>(dc: &'a LocalDc, session: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "--dc-config",
-        s(&dc.config),
-        "--session",
-        s(session),
-        "--api-id",
-        "1",
-        "--api-hash",
-        "x",
-    ];
-    v.extend_from_slice(rest);
-    v
+    args_for(&dc.config, session, rest)
 }
 
 fn mode(p: &Path) -> u32 {
@@ -157,29 +146,8 @@ fn logout_forgets_the_login_and_calls_then_say_run_tgmux_login() {
         "not logged in",
     );
     // A call through the pool on the same session file.
-    let c = DcConfig::read(&dc.config).unwrap();
-    let network = Network::from_dc_config(
-        c.rsa_public_keys,
-        c.dcs
-            .iter()
-            .map(|e| DcAddr {
-                id: e.id,
-                addr: e.addr(),
-            })
-            .collect(),
-    )
-    .unwrap();
-    let mut config = PoolConfig::new(network, 1);
-    config.session_path = Some(session.clone());
-    let pool = Pool::open(config).unwrap();
-    let e = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(pool.invoke(&functions::users::GetUsers {
-            id: vec![enums::InputUser::InputUserSelf(types::InputUserSelf {})],
-        }))
-        .unwrap_err();
+    let (e, _) = get_self(&dc, &session);
+    let e = e.unwrap_err();
     assert!(
         e.to_string()
             .starts_with("not logged in: run `tgmux login`"),
@@ -260,4 +228,174 @@ fn bad_login_input_is_a_one_line_error() {
                 .user
                 .is_none()
     );
+}
+
+/// `users.getUsers(self)` through a pool on `session` (directly to `dc`), and the pool's stats.
+fn get_self(
+    dc: &LocalDc,
+    session: &Path,
+) -> (
+    Result<Vec<enums::User>, tgmux::net::InvokeError>,
+    tgmux::net::PoolStats,
+) {
+    let mut config = PoolConfig::new(dc.network(), 1);
+    config.session_path = Some(session.to_owned());
+    let pool = Pool::open(config).unwrap();
+    let r = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(pool.invoke(&functions::users::GetUsers {
+            id: vec![enums::InputUser::InputUserSelf(types::InputUserSelf {})],
+        }));
+    (r, pool.stats())
+}
+
+/// `rest` after the flags for the DC config `config` and `session`.
+fn args_for<'a>(config: &'a Path, session: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--dc-config",
+        s(config),
+        "--session",
+        s(session),
+        "--api-id",
+        "1",
+        "--api-hash",
+        "x",
+    ];
+    v.extend_from_slice(rest);
+    v
+}
+
+/// Asserts that the session is still logged in as a bot on DC 1 with `key`.
+fn still_logged_in(session: &Path, key: &[u8; 256]) {
+    let saved = session_file::load(session).unwrap().unwrap();
+    assert!(saved.user.is_some(), "the login is gone");
+    let dc1 = saved.dc(1).unwrap();
+    assert!(dc1.authorized, "DC 1 is no longer authorized");
+    assert!(
+        dc1.auth_key.as_ref() == Some(key),
+        "the logged-in key was replaced"
+    );
+    assert_eq!(mode(session), 0o600);
+}
+
+#[test]
+fn a_forged_404_never_discards_the_logged_in_key() {
+    let dc = start("login-forged-404", 1);
+    let session = dc.dir.join("session");
+    stdout(&tgmux(
+        &args(&dc, &session, &["login", "--bot-token", "123456:secret"]),
+        "",
+    ));
+    let key = keys(&session)[0].1.unwrap();
+    // Someone on the path answers the first connection with the 4 bytes of -404.
+    let proxy = Injector::start(dc.port, 1);
+    let forged = config_with_port(&dc, 1, proxy.port, &dc.dir.join("forged.toml"));
+
+    let out = tgmux(&args_for(&forged, &session, &["ping", "--count", "2"]), "");
+    let text = stdout(&out);
+    assert_eq!(proxy.injected(), 1);
+    assert!(text.contains("key: temporary"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("answered -404") && err.contains("kept"),
+        "{err}"
+    );
+    still_logged_in(&session, &key);
+
+    // Through the pool: a logout on the temporary key is refused, the login stays.
+    proxy.arm(1);
+    one_line_error(
+        &tgmux(&args_for(&forged, &session, &["logout"]), ""),
+        "answered -404",
+    );
+    assert_eq!(proxy.injected(), 2);
+    still_logged_in(&session, &key);
+
+    // A later run without the injection works logged in with the same key.
+    let (users, stats) = get_self(&dc, &session);
+    assert_eq!(users.unwrap().len(), 1);
+    assert_eq!(stats.key_exchanges, 0);
+    still_logged_in(&session, &key);
+
+    // A login that succeeds on a temporary key is the evidence: that key replaces the old one.
+    proxy.arm(1);
+    stdout(&tgmux(
+        &args_for(
+            &forged,
+            &session,
+            &["login", "--bot-token", "123456:secret"],
+        ),
+        "",
+    ));
+    assert_eq!(proxy.injected(), 3);
+    let saved = session_file::load(&session).unwrap().unwrap();
+    let dc1 = saved.dc(1).unwrap();
+    assert!(dc1.authorized && dc1.auth_key.is_some() && dc1.auth_key != Some(key));
+    assert_eq!(
+        stdout(&tgmux(&args(&dc, &session, &["logout"]), "")).trim(),
+        "logged out"
+    );
+}
+
+#[test]
+fn a_concurrent_ping_keeps_a_login_made_meanwhile() {
+    let dc = start_with("login-concurrent", 2, &["--faults", "delay=20"]);
+    let session = dc.dir.join("session");
+    let ping_args = args(&dc, &session, &["ping", "--dc", "all", "--count", "40"]);
+    let mut ping = Command::new(env!("CARGO_BIN_EXE_tgmux"));
+    ping.args(&ping_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut ping = ping.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let line = stdout(&tgmux(
+        &args(&dc, &session, &["login", "--bot-token", "123456:abc"]),
+        "",
+    ));
+    assert!(line.starts_with("logged in as bot 123456"), "{line}");
+    assert!(
+        ping.try_wait().unwrap().is_none(),
+        "the ping ended before the login: the test shows nothing"
+    );
+    let out = wait_or_fail(ping, &ping_args);
+    assert_eq!(stdout(&out).lines().count(), 2);
+    assert_eq!(mode(&session), 0o600);
+    let saved = session_file::load(&session).unwrap().unwrap();
+    assert!(saved.user.is_some(), "the ping's save lost the login");
+    assert_eq!(
+        stdout(&tgmux(&args(&dc, &session, &["logout"]), "")).trim(),
+        "logged out"
+    );
+}
+
+#[test]
+fn login_errors_name_the_address_and_other_networks_the_choices() {
+    let dc = start("login-where", 1);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = config_with_port(&dc, 1, closed, &dc.dir.join("closed.toml"));
+    let session = dc.dir.join("session");
+    one_line_error(
+        &tgmux(
+            &args_for(&config, &session, &["login", "--bot-token", "1:a"]),
+            "",
+        ),
+        &format!("bot login: DC 1 (127.0.0.1:{closed}): "),
+    );
+    stdout(&tgmux(
+        &args(&dc, &session, &["login", "--bot-token", "1:a"]),
+        "",
+    ));
+    let other = start("login-where-other", 1);
+    for cmd in [&["logout"][..], &["ping"][..]] {
+        one_line_error(
+            &tgmux(&args(&other, &session, cmd), ""),
+            "; delete the file to start a new session there, or use another --session",
+        );
+    }
 }

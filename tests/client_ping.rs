@@ -9,7 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use localdc_util::{one_line_error, s, scratch, start, start_with, stdout, tgmux};
+use localdc_util::{
+    config_with_port, one_line_error, s, scratch, start, start_with, stdout, tgmux, tgmux_in,
+};
 use tgmux::crypto::RsaPublicKey;
 use tgmux::dcconfig::DcConfig;
 use tgmux::net::session_file;
@@ -435,4 +437,179 @@ fn keepalive_pings_hold_an_idle_connection() {
         client.ping().await.unwrap();
         assert_eq!(client.reconnects(), 0);
     });
+}
+
+#[test]
+fn ping_all_reports_every_dc_when_one_is_dead() {
+    let dc = start("dead-dc", 3);
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = config_with_port(&dc, 2, dead, &dc.dir.join("dead.toml"));
+    let ping = [
+        "--dc-config",
+        s(&config),
+        "ping",
+        "--dc",
+        "all",
+        "--count",
+        "1",
+    ];
+    let out = tgmux(&ping);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("DC 1  ") && lines[1].starts_with("DC 3  "),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("tgmux: error: DC 2 (127.0.0.1:{dead}): ")),
+        "{err}"
+    );
+
+    let mut json = vec!["--json"];
+    json.extend_from_slice(&ping);
+    let out = tgmux(&json);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[1]["dc"], 2);
+    assert_eq!(lines[1]["addr"], format!("127.0.0.1:{dead}"));
+    assert!(lines[1]["error"].as_str().unwrap().starts_with("DC 2 ("));
+    assert_eq!(lines[2]["dc"], 3);
+    assert_eq!(lines[2]["key"], "new");
+}
+
+#[test]
+fn ping_uses_the_default_session_like_login() {
+    let dc = start("default-session", 1);
+    let data = dc.dir.join("xdg");
+    let ping = ["--dc-config", s(&dc.config), "ping", "--count", "1"];
+    assert!(stdout(&tgmux_in(&ping, &data)).contains("key: new"));
+    assert!(stdout(&tgmux_in(&ping, &data)).contains("key: reused"));
+    let login = [
+        "-v",
+        "--dc-config",
+        s(&dc.config),
+        "--api-id",
+        "1",
+        "--api-hash",
+        "x",
+        "login",
+        "--bot-token",
+        "5:z",
+    ];
+    let out = tgmux_in(&login, &data);
+    stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auth keys: 0 new"), "{err}");
+    let session = data.join("tgmux/session");
+    assert_eq!(
+        std::fs::metadata(&session).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_server_answering_http_is_named_as_not_mtproto() {
+    let http = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in http.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Request",
+            );
+        }
+    });
+    let dir = scratch("http");
+    let config = config_for_port(&dir, port);
+    for transport in ["intermediate", "abridged", "full", "obfuscated"] {
+        one_line_error(
+            &tgmux(&[
+                "--dc-config",
+                s(&config),
+                "--transport",
+                transport,
+                "ping",
+                "--timeout",
+                "5",
+            ]),
+            &format!(
+                "DC 1 (127.0.0.1:{port}): the server at 127.0.0.1:{port} does not speak MTProto (it answered HTTP)"
+            ),
+        );
+    }
+}
+
+#[test]
+fn sigint_prints_the_pings_so_far_and_keeps_the_key() {
+    let dc = start_with("sigint", 1, &["--faults", "delay=20"]);
+    let session = dc.dir.join("session");
+    let args = [
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(&session),
+        "ping",
+        "--count",
+        "10000",
+    ];
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tgmux"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !session.exists() {
+        assert!(std::time::Instant::now() < deadline, "no key saved");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = localdc_util::wait_or_fail(child, &args);
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("DC 1  ") && text.contains("key: new") && text.contains("(median of "),
+        "{text}"
+    );
+    assert!(!text.contains("(median of 10000)"), "{text}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "tgmux: error: interrupted"
+    );
+    let saved = session_file::load(&session).unwrap().unwrap();
+    assert!(saved.dc(1).unwrap().auth_key.is_some());
+    assert!(stdout(&tgmux(&[
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(&session),
+        "ping",
+        "--count",
+        "1"
+    ]))
+    .contains("key: reused"));
 }

@@ -91,3 +91,53 @@ fn corrupt_files_are_a_clear_error() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn concurrent_updates_lose_nothing() {
+    use tgmux::net::session_file::update;
+    let dir = temp_dir("sessfile-concurrent");
+    let path = dir.join("session");
+    let network = "dc-config:0011223344556677";
+    // Eight writers, 25 changes each, every one a read-modify-write of the file: each writer
+    // counts in its own DC's salt, and all of them in the clock offset.
+    let writers: Vec<_> = (1..=8)
+        .map(|id| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    update(
+                        &path,
+                        network,
+                        || SessionData::new(network, 1),
+                        |s| {
+                            s.dc_mut(id).server_salt += 1;
+                            s.time_offset += 1;
+                        },
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let s = load(&path).unwrap().unwrap();
+    assert_eq!(s.time_offset, 200);
+    assert!(s.dcs.iter().all(|d| d.server_salt == 25) && s.dcs.len() == 8);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let lock = std::fs::metadata(dir.join(".session.lock")).unwrap();
+    assert_eq!(lock.permissions().mode() & 0o777, 0o600);
+    // A file of another network is refused and left as it is.
+    let e = update(
+        &path,
+        "production",
+        || SessionData::new("production", 2),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, SessionFileError::OtherNetwork { .. }), "{e}");
+    assert_eq!(load(&path).unwrap().unwrap(), s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

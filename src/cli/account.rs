@@ -48,7 +48,7 @@ pub(crate) fn open(g: &Globals, connections: usize) -> Result<Account, CliError>
             cfg.session_path.display()
         )));
     }
-    let pool = Pool::open(pc).map_err(|e| err(&e))?;
+    let pool = Pool::open(pc).map_err(|e| super::ping::invoke_error(&e))?;
     if pool.logged_in().is_none() {
         return Err(CliError::new("not logged in: run `tgmux login`"));
     }

@@ -9,7 +9,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use super::ping::{transport_name, PLACEHOLDER_API_ID};
+use super::ping::{invoke_error, transport_name, PLACEHOLDER_API_ID};
 use super::{CliError, Globals};
 use crate::config::ClientConfig;
 use crate::crypto::srp;
@@ -47,7 +47,19 @@ fn open_pool(g: &Globals, api_id: i32, cfg: &ClientConfig) -> Result<Pool, CliEr
     pc.session_path = Some(cfg.session_path.clone());
     pc.flood_wait_threshold = cfg.flood_wait_threshold_secs;
     pc.proxy = cfg.proxy.clone();
-    Pool::open(pc).map_err(err)
+    Pool::open(pc).map_err(|e| invoke_error(&e))
+}
+
+/// `DC N (address)` of the home DC, as ping names a DC (with the proxy when there is one).
+fn home_at(pool: &Pool) -> String {
+    let dc = pool.home_dc();
+    let addr = pool
+        .address(dc, false)
+        .map_or_else(|| "no address".to_string(), |a| a.to_string());
+    match &pool.config().proxy {
+        Some(p) => format!("DC {dc} ({addr} via proxy {p})"),
+        None => format!("DC {dc} ({addr})"),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -152,7 +164,7 @@ pub(super) async fn login_bot(
             bot_auth_token: token.to_string(),
         })
         .await
-        .map_err(|e| CliError::new(format!("bot login: {e}")))?;
+        .map_err(|e| CliError::new(format!("bot login: {}: {e}", home_at(pool))))?;
     authorized_user(a)
 }
 
@@ -181,7 +193,7 @@ async fn login_phone(
             settings,
         })
         .await
-        .map_err(|e| CliError::new(format!("sending the login code: {e}")))?;
+        .map_err(|e| CliError::new(format!("sending the login code: {}: {e}", home_at(pool))))?;
     let hash = match sent {
         enums::auth::SentCode::SentCode(s) => s.phone_code_hash,
         enums::auth::SentCode::SentCodeSuccess(s) => return authorized_user(s.authorization),
@@ -212,7 +224,7 @@ async fn login_phone(
         Err(e) if e.rpc().is_some_and(|r| r.message == "PHONE_CODE_INVALID") => {
             Err(CliError::new("wrong login code"))
         }
-        Err(e) => Err(CliError::new(format!("signing in: {e}"))),
+        Err(e) => Err(CliError::new(format!("signing in: {}: {e}", home_at(pool)))),
     }
 }
 
@@ -316,7 +328,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             user_id: user.id,
             bot: user.bot,
         })
-        .map_err(err)?;
+        .map_err(|e| invoke_error(&e))?;
         report(&pool, g);
         if !g.quiet {
             println!("logged in as {} on DC {}", describe(&user), pool.home_dc());
@@ -360,7 +372,11 @@ pub fn logout(_args: &LogoutArgs, g: &Globals) -> Result<(), CliError> {
                 }
                 Ok(())
             }
-            Err(e) => Err(CliError::new(format!("logout: {e}"))),
+            Err(e @ InvokeError::KeyRefused { .. }) => Err(CliError::new(format!(
+                "logout: {}: {e} (try again; if every run says so, `tgmux login` again)",
+                home_at(&pool)
+            ))),
+            Err(e) => Err(CliError::new(format!("logout: {}: {e}", home_at(&pool)))),
         }
     })
 }

@@ -5,15 +5,21 @@
 //! ```text
 //! DC 1  127.0.0.1:44301  intermediate  key: new 41.2 ms  rtt: 0.183 ms (median of 5)
 //! ```
+//!
+//! A DC that fails gets its error line (`tgmux: error: DC 2 (addr): ...` on stderr, or
+//! `{"dc":2,"addr":"..","error":".."}` with `--json`) and the others are still tried; the exit
+//! code is then 1. `key:` is `new`, `reused`, or `temporary` (the DC answered -404 to the
+//! session's logged-in key, which is kept: see `net::saved_key`). The key is saved as soon as
+//! the connection is up; Ctrl-C prints the pings so far and exits with 130.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{CliError, Globals, TransportKind};
 use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network};
 use crate::crypto::{AuthKey, RsaPublicKey};
-use crate::net::session_file::{self, SessionData};
-use crate::net::{connect, ConnectOptions, Connected, InvokeError};
+use crate::net::session_file::{self, SessionData, SessionFileError};
+use crate::net::{connect_saved, ConnectOptions, InvokeError, KeyUse, SavedKey};
 
 /// The api_id sent in `initConnection` when none is configured: help.getConfig and pings need
 /// no login, so any id is accepted for them.
@@ -97,17 +103,48 @@ fn api_id(g: &Globals) -> Result<i32, CliError> {
     Ok(PLACEHOLDER_API_ID)
 }
 
+/// The advice the CLI adds to a session file of another network.
+pub const OTHER_NETWORK_HINT: &str =
+    "delete the file to start a new session there, or use another --session";
+
+/// A session file error as the CLI says it (with what to do about another network's file).
+pub fn session_file_error(e: &SessionFileError) -> CliError {
+    match e {
+        SessionFileError::OtherNetwork { .. } => {
+            CliError::new(format!("{e}; {OTHER_NETWORK_HINT}"))
+        }
+        _ => CliError::new(e.to_string()),
+    }
+}
+
+/// [`session_file_error`] for an error of the pool.
+pub fn invoke_error(e: &InvokeError) -> CliError {
+    match e {
+        InvokeError::SessionFile(f) => session_file_error(f),
+        _ => CliError::new(e.to_string()),
+    }
+}
+
 fn load_session(path: &Path, network: &Network) -> Result<SessionData, CliError> {
-    match session_file::load(path).map_err(|e| CliError::new(e.to_string()))? {
+    match session_file::load(path).map_err(|e| session_file_error(&e))? {
         None => Ok(SessionData::new(network.name.clone(), network.home)),
-        Some(s) if s.network != network.name => Err(CliError::new(format!(
-            "session file {} belongs to network `{}`, not `{}`; use another --session",
-            path.display(),
-            s.network,
-            network.name
-        ))),
+        Some(s) if s.network != network.name => {
+            Err(session_file_error(&SessionFileError::OtherNetwork {
+                path: path.to_owned(),
+                found: s.network,
+                expected: network.name.clone(),
+            }))
+        }
         Some(s) => Ok(s),
     }
+}
+
+/// The session path `--session` names, else the default one every command uses (`None`
+/// when there is no default: no HOME nor XDG_DATA_HOME; ping then keeps its keys in memory).
+fn session_path(g: &Globals) -> Option<PathBuf> {
+    g.session
+        .clone()
+        .or_else(|| session_file::default_path().ok())
 }
 
 /// One DC's result.
@@ -115,6 +152,8 @@ struct Line {
     dc: DcAddr,
     transport: String,
     key_exchange: Option<Duration>,
+    /// Whether the new key (if any) serves this run only.
+    temporary: bool,
     rtts: Vec<Duration>,
     this_dc: i32,
 }
@@ -131,9 +170,17 @@ fn median(v: &[Duration]) -> Duration {
 }
 
 impl Line {
+    fn key_word(&self) -> &'static str {
+        if self.temporary {
+            "temporary"
+        } else {
+            "new"
+        }
+    }
+
     fn text(&self) -> String {
         let key = match self.key_exchange {
-            Some(d) => format!("key: new {:.1} ms", ms(d)),
+            Some(d) => format!("key: {} {:.1} ms", self.key_word(), ms(d)),
             None => "key: reused".to_string(),
         };
         format!(
@@ -149,7 +196,7 @@ impl Line {
 
     fn json(&self) -> String {
         let (key, kx) = match self.key_exchange {
-            Some(d) => ("new", format!("{:.3}", ms(d))),
+            Some(d) => (self.key_word(), format!("{:.3}", ms(d))),
             None => ("reused", "null".to_string()),
         };
         let rtts: Vec<String> = self.rtts.iter().map(|d| format!("{:.3}", ms(*d))).collect();
@@ -168,26 +215,143 @@ impl Line {
     }
 }
 
-/// Connects with the session's key for this DC; a key the server does not know (-404) is
-/// replaced by a new one.
-async fn connect_dc(
-    opts: &mut ConnectOptions,
-    session: &SessionData,
-) -> Result<Connected, InvokeError> {
-    if let Some(state) = session.dc(opts.dc_id) {
-        if let Some(key) = state.auth_key {
-            opts.auth_key = Some(AuthKey::from_bytes(key));
-            opts.server_salt = state.server_salt;
-            opts.time_offset = session.time_offset;
-            match connect(opts).await {
-                Err(e) if e.is_auth_key_unknown() => {}
-                other => return other,
+/// A failed DC's line with `--json`.
+fn json_error(dc: &DcAddr, message: &str) -> String {
+    serde_json::json!({"dc": dc.id, "addr": dc.addr.to_string(), "error": message}).to_string()
+}
+
+/// What one DC's ping came to.
+enum Outcome {
+    Done(Line),
+    Failed(String),
+    /// Ctrl-C: the pings so far, if any.
+    Interrupted(Option<Line>),
+}
+
+/// Everything `ping` needs for every DC.
+struct Pinger<'a> {
+    g: &'a Globals,
+    args: &'a Args,
+    network: &'a Network,
+    keys: Vec<RsaPublicKey>,
+    api_id: i32,
+    proxy: Option<crate::config::Proxy>,
+    session_path: Option<PathBuf>,
+    session: SessionData,
+}
+
+impl Pinger<'_> {
+    /// The session's key for `dc`.
+    fn saved(&self, dc: i32) -> Option<SavedKey> {
+        let state = self.session.dc(dc)?;
+        Some(SavedKey {
+            key: AuthKey::from_bytes(state.auth_key?),
+            server_salt: state.server_salt,
+            authorized: state.authorized,
+        })
+    }
+
+    /// Records what the connection learned, merged into the file as it is now.
+    fn record(
+        &mut self,
+        dc: i32,
+        connected: &crate::net::Connected,
+        used: KeyUse,
+        replaced: Option<[u8; session_file::AUTH_KEY_LEN]>,
+    ) -> Result<(), CliError> {
+        let key = *connected.auth_key.as_bytes();
+        let (salt, offset) = (
+            connected.client.server_salt(),
+            connected.client.time_offset(),
+        );
+        let change = |s: &mut SessionData| {
+            s.record_connection(dc, &key, used.save_key(), replaced.as_ref(), salt, offset)
+        };
+        match &self.session_path {
+            Some(path) => {
+                let base = self.session.clone();
+                self.session = session_file::update(path, &self.network.name, || base, change)
+                    .map_err(|e| session_file_error(&e))?;
             }
-            opts.auth_key = None;
-            opts.server_salt = 0;
+            None => change(&mut self.session),
+        }
+        Ok(())
+    }
+
+    async fn one(
+        &mut self,
+        dc: DcAddr,
+        sigint: &mut tokio::signal::unix::Signal,
+    ) -> Result<Outcome, CliError> {
+        let mut opts = ConnectOptions::new(dc.id, dc.addr, self.keys.clone(), self.api_id);
+        opts.test = self.network.test;
+        opts.transport = transport_name(self.g.transport).to_string();
+        opts.timeout = Duration::from_secs(self.args.timeout);
+        opts.proxy = self.proxy.clone();
+        opts.time_offset = self.session.time_offset;
+        let via = match &self.proxy {
+            Some(p) => format!("{} via proxy {p}", dc.addr),
+            None => dc.addr.to_string(),
+        };
+        let saved = self.saved(dc.id);
+        let connecting = connect_saved(&mut opts, saved.as_ref());
+        let r = tokio::select! {
+            r = connecting => r,
+            _ = sigint.recv() => return Ok(Outcome::Interrupted(None)),
+        };
+        let (connected, used) = match r {
+            Ok(c) => c,
+            Err(e) => {
+                let hint = match (&self.proxy, &e) {
+                    (Some(_), InvokeError::Closed | InvokeError::Timeout) => {
+                        " (wrong proxy secret, or the proxy cannot reach this DC?)"
+                    }
+                    _ => "",
+                };
+                return Ok(Outcome::Failed(format!("DC {} ({via}): {e}{hint}", dc.id)));
+            }
+        };
+        self.record(dc.id, &connected, used, saved.map(|k| *k.key.as_bytes()))?;
+        if used == KeyUse::Temporary && !self.g.quiet {
+            eprintln!(
+                "tgmux: warning: DC {} answered -404 (auth key not found) to the session's \
+                 logged-in key; the key is kept and this run used a temporary one \
+                 (`tgmux login` again if the login is really gone)",
+                dc.id
+            );
+        }
+        let crate::tl::enums::Config::Config(config) = &connected.config;
+        let mut line = Line {
+            dc,
+            transport: connected.transport.clone(),
+            key_exchange: connected.key_exchange,
+            temporary: used == KeyUse::Temporary,
+            rtts: Vec::with_capacity(self.args.count as usize),
+            this_dc: config.this_dc,
+        };
+        for _ in 0..self.args.count {
+            let rtt = tokio::select! {
+                r = connected.client.ping() => r,
+                _ = sigint.recv() => {
+                    let partial = (!line.rtts.is_empty()).then_some(line);
+                    return Ok(Outcome::Interrupted(partial));
+                }
+            };
+            match rtt {
+                Ok(rtt) => line.rtts.push(rtt),
+                Err(e) => return Ok(Outcome::Failed(format!("DC {} ({via}): ping: {e}", dc.id))),
+            }
+        }
+        Ok(Outcome::Done(line))
+    }
+
+    fn print(&self, line: &Line) {
+        if self.g.json {
+            println!("{}", line.json());
+        } else if !self.g.quiet {
+            println!("{}", line.text());
         }
     }
-    connect(opts).await
 }
 
 /// `--file LINK`: one part's round trips, printed as `getFile: X ms (median of N)`.
@@ -257,74 +421,57 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         .map_err(|e| CliError::new(format!("RSA public key of the DC config: {e}")))?;
     let dcs = select_dcs(&network, args.dc.as_deref())?;
     let api_id = api_id(g)?;
-    let mut session = match &g.session {
-        Some(path) => Some(load_session(path, &network)?),
-        None => None,
+    let session_path = session_path(g);
+    let session = match &session_path {
+        Some(path) => load_session(path, &network)?,
+        None => SessionData::new(network.name.clone(), network.home),
     };
-    let transport = transport_name(g.transport);
-    let timeout = Duration::from_secs(args.timeout);
+    let mut pinger = Pinger {
+        g,
+        args,
+        network: &network,
+        keys,
+        api_id,
+        proxy,
+        session_path,
+        session,
+    };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|e| CliError::new(format!("cannot watch for Ctrl-C: {e}")))?;
+        let mut failures = Vec::new();
         for dc in dcs {
-            let mut opts = ConnectOptions::new(dc.id, dc.addr, keys.clone(), api_id);
-            opts.test = network.test;
-            opts.transport = transport.to_string();
-            opts.timeout = timeout;
-            opts.proxy = proxy.clone();
-            let via = match &proxy {
-                Some(p) => format!("{} via proxy {p}", dc.addr),
-                None => dc.addr.to_string(),
-            };
-            let empty = SessionData::new(network.name.clone(), network.home);
-            let connected = connect_dc(&mut opts, session.as_ref().unwrap_or(&empty))
-                .await
-                .map_err(|e| {
-                    let hint = match (&proxy, &e) {
-                        (Some(_), InvokeError::Closed | InvokeError::Timeout) => {
-                            " (wrong proxy secret, or the proxy cannot reach this DC?)"
-                        }
-                        _ => "",
-                    };
-                    CliError::new(format!("DC {} ({via}): {e}{hint}", dc.id))
-                })?;
-            let mut rtts = Vec::with_capacity(args.count as usize);
-            for _ in 0..args.count {
-                let rtt = connected
-                    .client
-                    .ping()
-                    .await
-                    .map_err(|e| CliError::new(format!("DC {} ({via}): ping: {e}", dc.id)))?;
-                rtts.push(rtt);
-            }
-            let crate::tl::enums::Config::Config(config) = &connected.config;
-            let line = Line {
-                dc,
-                transport: connected.transport.clone(),
-                key_exchange: connected.key_exchange,
-                rtts,
-                this_dc: config.this_dc,
-            };
-            if let (Some(path), Some(s)) = (&g.session, session.as_mut()) {
-                let state = s.dc_mut(dc.id);
-                state.auth_key = Some(*connected.auth_key.as_bytes());
-                state.server_salt = connected.client.server_salt();
-                if connected.key_exchange.is_some() {
-                    state.authorized = false;
+            match pinger.one(dc, &mut sigint).await? {
+                Outcome::Done(line) => pinger.print(&line),
+                Outcome::Failed(message) => {
+                    if g.json {
+                        println!("{}", json_error(&dc, &message));
+                    } else {
+                        eprintln!("tgmux: error: {message}");
+                    }
+                    failures.push(message);
                 }
-                s.time_offset = connected.client.time_offset();
-                session_file::save(path, s).map_err(|e| CliError::new(e.to_string()))?;
-            }
-            if g.json {
-                println!("{}", line.json());
-            } else if !g.quiet {
-                println!("{}", line.text());
+                Outcome::Interrupted(line) => {
+                    if let Some(line) = line {
+                        pinger.print(&line);
+                    }
+                    return Err(CliError {
+                        message: "interrupted".into(),
+                        code: 130,
+                    });
+                }
             }
         }
-        Ok(())
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::reported())
+        }
     })
 }
 
@@ -388,6 +535,7 @@ mod tests {
             },
             transport: "full".into(),
             key_exchange: None,
+            temporary: false,
             rtts: vec![
                 Duration::from_millis(3),
                 Duration::from_millis(1),

@@ -51,11 +51,8 @@ pub fn parse_accounts_str(
     text: &str,
     base_dir: &Path,
 ) -> Result<Vec<AccountConfig>, AccountsError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let first = msg.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        AccountsError(format!("config: {}", first.trim()))
-    })?;
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| AccountsError(format!("config: {}", super::toml_error(text, &e))))?;
     parse_accounts(&table, base_dir)
 }
 

@@ -26,7 +26,7 @@ use crate::mtproto::auth::server::{
 };
 use crate::mtproto::auth::{plain, AuthError};
 use crate::mtproto::session::{
-    wire, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError,
+    wire, BadMsgCode, Event, SaltSchedule, ServerSession, ServerSessionConfig, SessionError,
 };
 use crate::mtproto::transport::{
     self, Codec, Frame, Kind, ProxySecret, ServerConfig, TransportError,
@@ -474,7 +474,7 @@ impl Connection {
         let body = types::BadServerSalt {
             bad_msg_id: d.msg_id,
             bad_msg_seqno: d.seq_no,
-            error_code: 48,
+            error_code: BadMsgCode::BadServerSalt.code(),
             new_server_salt: salt,
         }
         .to_bytes();

@@ -324,6 +324,26 @@ struct Io {
     out: Vec<u8>,
     timeout: Duration,
     skew: i64,
+    /// `host:port` we connected to (the proxy's, with one).
+    peer: String,
+    /// The first bytes the server sent, to recognise an answer that is no MTProto.
+    head: Vec<u8>,
+    /// Whether a message from the server was understood on this socket.
+    answered: bool,
+}
+
+/// Bytes kept of what a server sends first.
+const HEAD_LEN: usize = 16;
+
+/// The first word of `head` when it reads as text rather than a transport frame: at least 4
+/// letters, digits or `-` (`HTTP/1.1 400`, `SSH-2.0-..`).
+fn text_answer(head: &[u8]) -> Option<String> {
+    let word: Vec<u8> = head
+        .iter()
+        .copied()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
+        .collect();
+    (word.len() >= 4).then(|| String::from_utf8_lossy(&word).into_owned())
 }
 
 impl Io {
@@ -357,6 +377,10 @@ impl Io {
             Some(_) => format!("obfuscated/{}", config.kind.name()),
             None => config.kind.name().to_string(),
         };
+        let peer = match &opts.proxy {
+            Some(p) => format!("{}:{}", p.host, p.port),
+            None => opts.addr.to_string(),
+        };
         let io = Io {
             stream,
             codec,
@@ -366,12 +390,39 @@ impl Io {
             out: Vec::new(),
             timeout: opts.timeout,
             skew: opts.clock_skew,
+            peer,
+            head: Vec::new(),
+            answered: false,
         };
         Ok((io, transport_name))
     }
 
     fn now(&self) -> Duration {
         unix_now(self.skew)
+    }
+
+    /// Hands bytes from the socket to the transport.
+    fn push(&mut self, bytes: &[u8]) {
+        if self.head.len() < HEAD_LEN {
+            let n = (HEAD_LEN - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..n]);
+        }
+        self.codec.push(bytes);
+    }
+
+    /// `e`, or [`InvokeError::NotMtproto`] when nothing was understood yet and the server's
+    /// first bytes read as text.
+    fn classify(&self, e: InvokeError) -> InvokeError {
+        if self.answered {
+            return e;
+        }
+        match text_answer(&self.head) {
+            Some(answer) => InvokeError::NotMtproto {
+                addr: self.peer.clone(),
+                answer,
+            },
+            None => e,
+        }
     }
 
     /// Frames `payload` and writes it.
@@ -385,7 +436,11 @@ impl Io {
     /// The next complete frame's payload, if one is buffered.
     fn next_payload(&mut self) -> Result<Option<BytesMut>, InvokeError> {
         loop {
-            match self.codec.poll_frame()? {
+            let frame = self
+                .codec
+                .poll_frame()
+                .map_err(|e| self.classify(e.into()))?;
+            match frame {
                 None => return Ok(None),
                 Some(Frame::Payload(p)) => {
                     let p = if self.padded {
@@ -412,9 +467,11 @@ impl Io {
                 .await
                 .map_err(|_| InvokeError::Timeout)??;
             if n == 0 {
-                return Err(InvokeError::Closed);
+                return Err(self.classify(InvokeError::Closed));
             }
-            self.codec.push(&self.rbuf[..n]);
+            let rbuf = std::mem::take(&mut self.rbuf);
+            self.push(&rbuf[..n]);
+            self.rbuf = rbuf;
         }
     }
 
@@ -427,7 +484,12 @@ impl Io {
         let msg_id = ids.next(self.now(), MsgIdKind::Client);
         self.send(&plain::encode(msg_id, body)).await?;
         let answer = self.recv().await?;
-        Ok(plain::decode(&answer)?.body.to_vec())
+        let body = plain::decode(&answer)
+            .map_err(|e| self.classify(e.into()))?
+            .body
+            .to_vec();
+        self.answered = true;
+        Ok(body)
     }
 }
 
@@ -558,8 +620,8 @@ impl Driver {
     fn input(&mut self, io: &mut Io) -> Result<(), InvokeError> {
         while let Some(p) = io.next_payload()? {
             match self.session.handle_input(p, io.now()) {
-                Ok(()) => {}
-                Err(e) if e.is_fatal() => return Err(InvokeError::Session(e)),
+                Ok(()) => io.answered = true,
+                Err(e) if e.is_fatal() => return Err(io.classify(InvokeError::Session(e))),
                 Err(_) => {} // a refused packet (replay, forgery): the session carries on
             }
         }
@@ -778,9 +840,9 @@ async fn step(
     let keepalive = opts.keepalive.map(|k| *last_ping + k);
     tokio::select! {
         r = io.stream.read(rbuf) => match r {
-            Ok(0) => Err(InvokeError::Closed.into()),
+            Ok(0) => Err(io.classify(InvokeError::Closed).into()),
             Ok(n) => {
-                io.codec.push(&rbuf[..n]);
+                io.push(&rbuf[..n]);
                 d.input(io)?;
                 Ok(true)
             }
@@ -814,6 +876,17 @@ async fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_answers() {
+        assert_eq!(text_answer(b"HTTP/1.1 400 Bad").as_deref(), Some("HTTP"));
+        assert_eq!(
+            text_answer(b"SSH-2.0-OpenSSH_9").as_deref(),
+            Some("SSH-2.0-OpenSSH")
+        );
+        assert_eq!(text_answer(&[0x54, 0, 0, 0, 1, 2]), None);
+        assert_eq!(text_answer(b"abc"), None);
+    }
 
     #[test]
     fn keepalive_disconnect_delays() {

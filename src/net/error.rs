@@ -52,6 +52,21 @@ pub enum InvokeError {
     SessionFile(Arc<SessionFileError>),
     /// The DC config has no address for this DC.
     UnknownDc(i32),
+    /// A call needing the login went to a DC whose authorized key was answered with -404:
+    /// the key is kept (the frame may be forged, see [`super::saved_key`]) and the run's
+    /// temporary key is not logged in.
+    KeyRefused {
+        /// The DC.
+        dc: i32,
+    },
+    /// What the server sent first is no MTProto transport frame but text (an HTTP server, a
+    /// captive portal, ...).
+    NotMtproto {
+        /// Where we connected, `host:port`.
+        addr: String,
+        /// The answer's first word, e.g. `HTTP`.
+        answer: String,
+    },
 }
 
 impl InvokeError {
@@ -139,6 +154,16 @@ impl fmt::Display for InvokeError {
             }
             InvokeError::SessionFile(e) => write!(f, "{e}"),
             InvokeError::UnknownDc(dc) => write!(f, "DC {dc} has no known address"),
+            InvokeError::KeyRefused { dc } => write!(
+                f,
+                "DC {dc} answered -404 (auth key not found, an unauthenticated frame) to the \
+                 session's logged-in key: the key was kept, and this run's temporary key is not \
+                 logged in"
+            ),
+            InvokeError::NotMtproto { addr, answer } => write!(
+                f,
+                "the server at {addr} does not speak MTProto (it answered {answer})"
+            ),
         }
     }
 }

@@ -27,6 +27,11 @@
 //!   server announces but the [`Network`] lacks is reachable that way; the network's static
 //!   addresses are used until (and where) nothing was learned. Kept in memory only.
 //! - **Reconnects** are the connection driver's (see [`ConnectOptions::reconnect_attempts`]).
+//! - **A -404 to a saved key** makes a new key; an authorized saved key is kept and the new
+//!   one serves the run only (see [`super::saved_key`]); calls that need the login then fail
+//!   with [`InvokeError::KeyRefused`] until a login or an import on the new key succeeds.
+//! - **Other processes** on the same session file: every save is a read–modify–write under
+//!   the file's lock ([`session_file::update`]), so their logins and keys are kept.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,9 +43,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand::Rng;
 
-use super::client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
+use super::client::{Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
 use super::dc_options::DcOptions;
-use super::session_file::{self, LoggedIn, SessionData};
+use super::saved_key::{connect_saved, KeyUse, SavedKey};
+use super::session_file::{self, LoggedIn, SessionData, AUTH_KEY_LEN};
 use super::InvokeError;
 use crate::config::{Network, Proxy, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
 use crate::crypto::{AuthKey, RsaPublicKey};
@@ -115,6 +121,9 @@ pub struct PoolStats {
     pub connections: u32,
     /// Each connection opened: its DC and the address it went to (the proxy's is not shown).
     pub opened: Vec<(i32, SocketAddr)>,
+    /// DCs whose authorized saved key was answered with -404 and which work with a temporary
+    /// key this run (see [`super::saved_key`]).
+    pub temporary_keys: Vec<i32>,
 }
 
 /// The handle over every DC's connections. Clone it freely.
@@ -138,6 +147,10 @@ struct Shared {
     authorizing: tokio::sync::Mutex<()>,
     /// Held from snapshot to rename, so a later save never loses to an older snapshot.
     saving: Mutex<()>,
+    /// Keys made this run for DCs whose authorized saved key got -404 (not saved).
+    temp_keys: Mutex<HashMap<i32, AuthKey>>,
+    /// The key each DC's connections use.
+    in_use: Mutex<HashMap<i32, [u8; AUTH_KEY_LEN]>>,
     stats: Mutex<PoolStats>,
     cdn: tokio::sync::Mutex<CdnState>,
 }
@@ -193,6 +206,8 @@ impl Pool {
                 next: AtomicUsize::new(0),
                 authorizing: tokio::sync::Mutex::new(()),
                 saving: Mutex::new(()),
+                temp_keys: Mutex::new(HashMap::new()),
+                in_use: Mutex::new(HashMap::new()),
                 stats: Mutex::new(PoolStats::default()),
                 cdn: tokio::sync::Mutex::new(CdnState::default()),
             }),
@@ -237,18 +252,23 @@ impl Pool {
         lock(&self.inner.dcs).values().cloned().collect()
     }
 
-    /// Copies the live connections' salts and clock offset into `s`.
+    /// Copies the live connections' salts (where `s` holds their key) and clock offset into
+    /// `s`.
     fn refresh(&self, s: &mut SessionData) {
         let dcs: Vec<(i32, DcSlot)> = lock(&self.inner.dcs)
             .iter()
             .map(|(k, v)| (k.0, v.clone()))
             .collect();
+        let in_use = lock(&self.inner.in_use).clone();
         for (dc, slot) in dcs {
             let Ok(clients) = slot.try_lock() else {
                 continue;
             };
             if let Some(c) = clients.iter().find(|c| !c.is_closed()) {
-                s.dc_mut(dc).server_salt = c.server_salt();
+                let state = s.dc_mut(dc);
+                if state.auth_key.is_some() && state.auth_key.as_ref() == in_use.get(&dc) {
+                    state.server_salt = c.server_salt();
+                }
                 s.time_offset = c.time_offset();
             }
         }
@@ -256,32 +276,56 @@ impl Pool {
 
     /// Writes the session file (no-op without one).
     pub fn save(&self) -> Result<(), InvokeError> {
+        self.update(|_| {})
+    }
+
+    /// Applies a change to the session: without a file to the one in memory; with one, to
+    /// the file as it is now (read–modify–write under its lock, so other processes' changes
+    /// stay), which then becomes the session in memory.
+    fn update(&self, f: impl FnOnce(&mut SessionData)) -> Result<(), InvokeError> {
+        let _saving = lock(&self.inner.saving);
         let Some(path) = &self.inner.config.session_path else {
+            f(&mut lock(&self.inner.session));
             return Ok(());
         };
-        let _saving = lock(&self.inner.saving);
-        let s = {
-            let mut s = lock(&self.inner.session);
-            self.refresh(&mut s);
-            s.clone()
-        };
-        session_file::save(path, &s)?;
+        let base = lock(&self.inner.session).clone();
+        let network = base.network.clone();
+        let written = session_file::update(
+            path,
+            &network,
+            || base,
+            |s| {
+                f(s);
+                self.refresh(s);
+            },
+        )?;
+        *lock(&self.inner.session) = written;
         Ok(())
     }
 
-    /// Changes the session under the lock, then saves it.
-    fn update(&self, f: impl FnOnce(&mut SessionData)) -> Result<(), InvokeError> {
-        f(&mut lock(&self.inner.session));
-        self.save()
+    /// Marks `dc` authorized in `s` with the key its connections use: a login or import
+    /// answered on it proves the key good, so a temporary key becomes the saved one.
+    fn authorize_in_use(&self, dc: i32) -> impl FnOnce(&mut SessionData) {
+        let key = lock(&self.inner.in_use).get(&dc).copied();
+        lock(&self.inner.temp_keys).remove(&dc);
+        move |s: &mut SessionData| {
+            let state = s.dc_mut(dc);
+            if key.is_some() {
+                state.auth_key = key;
+            }
+            state.authorized = true;
+        }
     }
 
     /// Records a login on the home DC: the user, and home authorized (other DCs forgotten).
     pub fn set_logged_in(&self, user: LoggedIn) -> Result<(), InvokeError> {
+        let home = self.home_dc();
+        let authorize = self.authorize_in_use(home);
         self.update(|s| {
             s.forget_login();
             s.user = Some(user);
-            let home = s.home_dc;
-            s.dc_mut(home).authorized = true;
+            s.home_dc = home;
+            authorize(s);
         })
     }
 
@@ -303,6 +347,12 @@ impl Pool {
                 .collect();
             (s.home_dc, others)
         };
+        // A -404 to home's logged-in key (perhaps forged) leaves a temporary key that carries
+        // no login: logging out on it would forget a login the server still has.
+        self.client(home).await?;
+        if lock(&self.inner.temp_keys).contains_key(&home) {
+            return Err(InvokeError::KeyRefused { dc: home });
+        }
         for dc in others {
             // Best effort: the home logout below is the one that matters.
             let _ = self.call(dc, &functions::auth::LogOut {}).await;
@@ -376,62 +426,67 @@ impl Pool {
 
     async fn open_connection(&self, dc: i32, media: bool) -> Result<Client, InvokeError> {
         let mut opts = self.connect_options(dc, media, self.inner.rsa_keys.clone())?;
-        let (key, salt, offset) = {
+        let (key, salt, authorized, offset) = {
             let s = lock(&self.inner.session);
             let state = s.dc(dc);
             (
                 state.and_then(|d| d.auth_key),
                 state.map_or(0, |d| d.server_salt),
+                state.is_some_and(|d| d.authorized),
                 s.time_offset,
             )
         };
         opts.time_offset = offset;
-        let connected = match key {
-            Some(key) => {
-                opts.auth_key = Some(AuthKey::from_bytes(key));
-                opts.server_salt = salt;
-                match connect(&opts).await {
-                    // The server forgot the key: make a new one (the login on it is gone too).
-                    Err(e) if e.is_auth_key_unknown() => {
-                        opts.auth_key = None;
-                        opts.server_salt = 0;
-                        connect(&opts).await?
-                    }
-                    other => other?,
-                }
-            }
-            None => connect(&opts).await?,
+        let saved = match lock(&self.inner.temp_keys).get(&dc) {
+            // A temporary key is never saved: a -404 to it makes another one.
+            Some(temp) => Some(SavedKey {
+                key: temp.clone(),
+                server_salt: 0,
+                authorized: true,
+            }),
+            None => key.map(|k| SavedKey {
+                key: AuthKey::from_bytes(k),
+                server_salt: salt,
+                authorized,
+            }),
         };
-        self.connected(dc, &connected)?;
+        let (connected, used) = connect_saved(&mut opts, saved.as_ref()).await?;
+        let replaced = saved.map(|k| *k.key.as_bytes());
+        self.connected(dc, &connected, used, replaced)?;
         Ok(connected.client)
     }
 
     /// Records a new connection (and a new key) in the stats and the session file.
-    fn connected(&self, dc: i32, c: &Connected) -> Result<(), InvokeError> {
+    fn connected(
+        &self,
+        dc: i32,
+        c: &Connected,
+        used: KeyUse,
+        replaced: Option<[u8; AUTH_KEY_LEN]>,
+    ) -> Result<(), InvokeError> {
         let mut stats = lock(&self.inner.stats);
         stats.connections += 1;
         stats.opened.push((dc, c.client.addr()));
         if c.key_exchange.is_some() {
             stats.key_exchanges += 1;
         }
+        if used == KeyUse::Temporary && !stats.temporary_keys.contains(&dc) {
+            stats.temporary_keys.push(dc);
+        }
         drop(stats);
         let learned = DcOptions::from_config(&c.config);
         if !learned.is_empty() {
             *lock(&self.inner.learned) = learned;
         }
-        let new_key = c.key_exchange.is_some();
         let key = *c.auth_key.as_bytes();
-        {
-            let mut s = lock(&self.inner.session);
-            let state = s.dc_mut(dc);
-            state.server_salt = c.client.server_salt();
-            if new_key {
-                state.auth_key = Some(key);
-                state.authorized = false;
-            }
-            s.time_offset = c.client.time_offset();
+        if used == KeyUse::Temporary {
+            lock(&self.inner.temp_keys).insert(dc, c.auth_key.clone());
         }
-        self.save()
+        lock(&self.inner.in_use).insert(dc, key);
+        let (salt, offset) = (c.client.server_salt(), c.client.time_offset());
+        self.update(|s| {
+            s.record_connection(dc, &key, used.save_key(), replaced.as_ref(), salt, offset)
+        })
     }
 
     /// Calls `request` on the home DC.
@@ -630,18 +685,24 @@ impl Pool {
         Err(InvokeError::Dropped)
     }
 
+    /// Whether `dc`'s connections are logged in: its saved key is authorized and in use.
     fn is_authorized(&self, dc: i32) -> bool {
-        lock(&self.inner.session)
-            .dc(dc)
-            .is_some_and(|d| d.authorized)
+        let temporary = lock(&self.inner.temp_keys).contains_key(&dc);
+        !temporary
+            && lock(&self.inner.session)
+                .dc(dc)
+                .is_some_and(|d| d.authorized)
     }
 
     /// Moves the login to `dc` if the session is logged in, `dc` is not home and the login
     /// was not moved there before. Concurrent callers export once.
     async fn ensure_authorized(&self, dc: i32) -> Result<(), InvokeError> {
         let needed = |p: &Pool| {
-            let s = lock(&p.inner.session);
-            s.user.is_some() && dc != s.home_dc && !s.dc(dc).is_some_and(|d| d.authorized)
+            let (user, home) = {
+                let s = lock(&p.inner.session);
+                (s.user.is_some(), s.home_dc)
+            };
+            user && dc != home && !p.is_authorized(dc)
         };
         if !needed(self) {
             return Ok(());
@@ -663,7 +724,8 @@ impl Pool {
         )
         .await?;
         lock(&self.inner.stats).exports += 1;
-        self.update(|s| s.dc_mut(dc).authorized = true)
+        let authorize = self.authorize_in_use(dc);
+        self.update(authorize)
     }
 
     /// One call with the flood-wait policy; lost authorizations become NotLoggedIn.
@@ -690,6 +752,9 @@ impl Pool {
                 return Err(e);
             };
             if rpc.kind.is_unauthorized() {
+                if lock(&self.inner.temp_keys).contains_key(&dc) {
+                    return Err(InvokeError::KeyRefused { dc });
+                }
                 return Err(InvokeError::NotLoggedIn(rpc.clone()));
             }
             let wait = match rpc.kind {

@@ -21,6 +21,14 @@
 //! directory, fsync, rename over the old one), so a crash never leaves half a session. A file
 //! that does not parse, or whose checksum does not match, is a [`SessionFileError::Corrupt`]:
 //! the caller reports it and stops, it never starts over with a silent new login.
+//!
+//! Several processes may share one file (a long `ping` while a `login` runs). Each change goes
+//! through [`update`]: under an exclusive advisory lock (`flock` on a lock file beside it,
+//! `.<name>.lock`, mode 0600, never removed: the session file itself is replaced by every
+//! save, so it cannot carry the lock), the file is read again, the change applied to what it
+//! holds now and the result written. A process thus never writes back an old snapshot over
+//! another's login; [`SessionData::record_connection`] is the merge rule for what a connection
+//! learned (a new key never replaces a key someone else saved meanwhile).
 
 use std::fmt;
 use std::io::Write;
@@ -136,6 +144,38 @@ impl SessionData {
         for dc in &mut self.dcs {
             dc.authorized = false;
         }
+    }
+
+    /// Records what a connection to `dc` learned: the key `used` (`new`: made by this
+    /// connection; `replaced`: the saved key it was made instead of), the server salt and the
+    /// clock offset. A new key is saved only where the DC has no key, or still holds the
+    /// unauthorized key it replaced: a key another process saved meanwhile (perhaps logged in)
+    /// is kept. The salt is saved only with the key it belongs to.
+    pub fn record_connection(
+        &mut self,
+        dc: i32,
+        used: &[u8; AUTH_KEY_LEN],
+        new: bool,
+        replaced: Option<&[u8; AUTH_KEY_LEN]>,
+        server_salt: i64,
+        time_offset: i32,
+    ) {
+        let state = self.dc_mut(dc);
+        if new {
+            let free = match (&state.auth_key, replaced) {
+                (None, _) => true,
+                (Some(saved), Some(old)) => saved == old && !state.authorized,
+                (Some(_), None) => false,
+            };
+            if free {
+                state.auth_key = Some(*used);
+                state.authorized = false;
+            }
+        }
+        if state.auth_key.as_ref() == Some(used) {
+            state.server_salt = server_salt;
+        }
+        self.time_offset = time_offset;
     }
 
     /// The file bytes of this session.
@@ -341,7 +381,7 @@ impl fmt::Display for SessionFileError {
                 expected,
             } => write!(
                 f,
-                "session file {} belongs to network `{found}`, not `{expected}`; use another --session",
+                "session file {} belongs to network `{found}`, not `{expected}`",
                 path.display()
             ),
         }
@@ -390,14 +430,9 @@ pub fn load(path: &Path) -> Result<Option<SessionData>, SessionFileError> {
     SessionData::decode(&bytes).map(Some).map_err(corrupt)
 }
 
-/// Writes a session file atomically with mode 0600 (the parent directory is created with mode
-/// 0700 if missing).
-pub fn save(path: &Path, data: &SessionData) -> Result<(), SessionFileError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let io = |error| SessionFileError::Io {
-        path: path.to_owned(),
-        error,
-    };
+/// The directory of `path` (created with mode 0700 if missing) and the file's name.
+fn dir_and_name(path: &Path) -> Result<(PathBuf, String), std::io::Error> {
+    use std::os::unix::fs::DirBuilderExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -406,13 +441,84 @@ pub fn save(path: &Path, data: &SessionData) -> Result<(), SessionFileError> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&dir)
-            .map_err(io)?;
+            .create(&dir)?;
     }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "session".into());
+    Ok((dir, name))
+}
+
+/// An exclusive advisory lock on a session file, held until dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    /// Closing it releases the lock.
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    /// Takes the lock of `path` (waiting for other holders), creating its lock file.
+    pub fn acquire(path: &Path) -> Result<FileLock, SessionFileError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |error| SessionFileError::Io {
+            path: path.to_owned(),
+            error,
+        };
+        let (dir, name) = dir_and_name(path).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(dir.join(format!(".{name}.lock")))
+            .map_err(io)?;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(FileLock { _file: file }),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io(e.into())),
+            }
+        }
+    }
+}
+
+/// Read–modify–write under the file's lock: reads the file (a missing one starts as
+/// `missing()`), applies `change`, writes the result and returns it. A file of another
+/// network than `network` is [`SessionFileError::OtherNetwork`] and stays as it is.
+pub fn update(
+    path: &Path,
+    network: &str,
+    missing: impl FnOnce() -> SessionData,
+    change: impl FnOnce(&mut SessionData),
+) -> Result<SessionData, SessionFileError> {
+    let _lock = FileLock::acquire(path)?;
+    let mut s = match load(path)? {
+        None => missing(),
+        Some(s) if s.network != network => {
+            return Err(SessionFileError::OtherNetwork {
+                path: path.to_owned(),
+                found: s.network,
+                expected: network.to_owned(),
+            })
+        }
+        Some(s) => s,
+    };
+    change(&mut s);
+    save(path, &s)?;
+    Ok(s)
+}
+
+/// Writes a session file atomically with mode 0600 (the parent directory is created with mode
+/// 0700 if missing). Processes sharing the file go through [`update`] instead.
+pub fn save(path: &Path, data: &SessionData) -> Result<(), SessionFileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |error| SessionFileError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let (dir, name) = dir_and_name(path).map_err(io)?;
     let tmp = dir.join(format!(
         ".{name}.tmp-{}-{:08x}",
         std::process::id(),
@@ -469,6 +575,42 @@ mod tests {
             !format!("{:?}", s).contains("7, 7"),
             "Debug never prints keys"
         );
+    }
+
+    #[test]
+    fn a_new_key_never_replaces_one_saved_meanwhile() {
+        let (ours, theirs, old) = (
+            [1u8; AUTH_KEY_LEN],
+            [2u8; AUTH_KEY_LEN],
+            [3u8; AUTH_KEY_LEN],
+        );
+        // No key yet: ours is saved, with its salt.
+        let mut s = SessionData::new("n", 1);
+        s.record_connection(1, &ours, true, None, 5, -2);
+        assert_eq!(s.dc(1).unwrap().auth_key, Some(ours));
+        assert_eq!((s.dc(1).unwrap().server_salt, s.time_offset), (5, -2));
+        // Another process saved (and logged in with) its key meanwhile: it stays, salt too.
+        let mut s = SessionData::new("n", 1);
+        s.dc_mut(1).auth_key = Some(theirs);
+        s.dc_mut(1).authorized = true;
+        s.dc_mut(1).server_salt = 9;
+        s.record_connection(1, &ours, true, None, 5, 0);
+        s.record_connection(1, &ours, true, Some(&theirs), 5, 0);
+        let d = s.dc(1).unwrap();
+        assert_eq!(
+            (d.auth_key, d.authorized, d.server_salt),
+            (Some(theirs), true, 9)
+        );
+        // The unauthorized key we replaced is still there: ours takes its place.
+        let mut s = SessionData::new("n", 1);
+        s.dc_mut(1).auth_key = Some(old);
+        s.record_connection(1, &ours, true, Some(&old), 5, 0);
+        assert_eq!(s.dc(1).unwrap().auth_key, Some(ours));
+        // A connection on the saved key updates its salt only.
+        s.record_connection(1, &ours, false, None, 6, 0);
+        assert_eq!(s.dc(1).unwrap().server_salt, 6);
+        s.record_connection(1, &theirs, false, None, 7, 0);
+        assert_eq!(s.dc(1).unwrap().server_salt, 6);
     }
 
     #[test]

@@ -170,10 +170,30 @@ pub fn start_with_media(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
 
 // ---- running the CLI ----
 
-/// Runs tgmux; a run that does not end within 60 s is killed and fails the test (a hang).
+/// A fresh `XDG_DATA_HOME` for one run, so a default session never goes to the user's home
+/// nor to another test's run.
+pub fn fresh_data_home() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("xdg")
+        .join(format!("{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs tgmux (with a fresh default session dir); a run that does not end within 60 s is
+/// killed and fails the test (a hang).
 pub fn tgmux(args: &[&str]) -> Output {
+    tgmux_in(args, &fresh_data_home())
+}
+
+/// [`tgmux`] with `XDG_DATA_HOME` set to `data_home`.
+pub fn tgmux_in(args: &[&str], data_home: &Path) -> Output {
     let child = Command::new(env!("CARGO_BIN_EXE_tgmux"))
         .args(args)
+        .env("XDG_DATA_HOME", data_home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -330,4 +350,91 @@ pub fn get_file(d: &types::Document) -> functions::upload::GetFile {
         offset: 0,
         limit: 4096,
     }
+}
+
+// ---- an injecting proxy ----
+
+/// A TCP proxy on 127.0.0.1 in front of `target` (a port on 127.0.0.1) that answers armed
+/// connections, instead of forwarding them, with the 4-byte transport error -404 in the
+/// intermediate framing, as someone on the path could. Threads end with the test process.
+pub struct Injector {
+    /// Where it listens.
+    pub port: u16,
+    armed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections answered with -404 so far.
+    pub injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Injector {
+    /// Starts the proxy with the next `armed` connections to be answered with -404.
+    pub fn start(target: u16, armed: usize) -> Injector {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicUsize::new(armed));
+        let injected = Arc::new(AtomicUsize::new(0));
+        let (a, i) = (armed.clone(), injected.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let inject = a
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if inject {
+                    i.fetch_add(1, Ordering::SeqCst);
+                    let mut client = client;
+                    // Wait for the client's first packet, then answer it with -404.
+                    let mut buf = [0u8; 4096];
+                    let _ = client.read(&mut buf);
+                    let mut frame = 4u32.to_le_bytes().to_vec();
+                    frame.extend_from_slice(&(-404i32).to_le_bytes());
+                    let _ = client.write_all(&frame);
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c, mut s) = (client, server);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut s2);
+                    let _ = s2.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s, &mut c);
+                    let _ = c.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Injector {
+            port,
+            armed,
+            injected,
+        }
+    }
+
+    /// Answers the next `n` connections with -404.
+    pub fn arm(&self, n: usize) {
+        self.armed.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Connections answered with -404 so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A copy of `dc`'s DC config with DC `id` at `port` on 127.0.0.1 (same keys, so the same
+/// network and session), written to `path`.
+pub fn config_with_port(dc: &LocalDc, id: i32, port: u16, path: &Path) -> PathBuf {
+    let mut c = tgmux::dcconfig::DcConfig::read(&dc.config).unwrap();
+    for e in &mut c.dcs {
+        if e.id == id {
+            e.port = port;
+        }
+    }
+    c.write(path).unwrap();
+    path.to_owned()
 }
