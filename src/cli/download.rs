@@ -650,7 +650,14 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
                             continue;
                         }
                         let link = if several {
-                            format!("https://t.me/{}/{}", channel, m.origin.msg_id)
+                            Link {
+                                peer: link.peer.clone(),
+                                msg: Some(m.origin.msg_id),
+                                topic: None,
+                                comment: None,
+                                single: false,
+                            }
+                            .to_url()
                         } else {
                             text.clone()
                         };
