@@ -330,7 +330,7 @@ fn kill_9_halfway_then_the_same_command_resumes() {
 
 /// Every link `local-dc --links` prints for a layout with each kind of message (public
 /// documents, album items, photos, a forum topic's and the General topic's messages, a
-/// comment, a private channel with an album) downloads that message's file, each resolved
+/// comment, a private channel with an album, a private forum) downloads that message's file, each resolved
 /// from nothing (the metadata cache removed before every run).
 #[test]
 fn every_link_form_downloads_its_file() {
@@ -352,6 +352,7 @@ fn every_link_form_downloads_its_file() {
         ("+secret/1.bin", media_bytes(MIB + 777, 11)),
         ("+secret/3/a.bin", media_bytes(888, 12)),
         ("+secret/3/b.bin", media_bytes(999, 13)),
+        ("+club/topics/20/21.bin", media_bytes(MIB + 21, 14)),
     ];
     let list: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (*p, c.as_slice())).collect();
     let dc = localdc_util::start_with_media("download-links", 3, &[], &list);
@@ -381,6 +382,10 @@ fn every_link_form_downloads_its_file() {
     assert!(links
         .iter()
         .any(|(_, l)| l.starts_with("tg://privatepost?")));
+    // A private forum's topic message: t.me/c/<id>/<topic>/<msg>.
+    assert!(links
+        .iter()
+        .any(|(k, l)| k == "+club/topics/20/21.bin" && l.ends_with("/20/21")));
     let cache = dc.dir.join("data/metadata-cache.json");
     let keys: std::collections::HashSet<&str> = links.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys.len(), files.len(), "{keys:?}");
