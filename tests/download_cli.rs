@@ -23,9 +23,15 @@ fn sha256_hex(data: &[u8]) -> String {
 /// A local DC serving `files` as channel `chan`, and a session logged in as a bot.
 fn setup(name: &str, extra: &[&str], files: &[(&str, &[u8])]) -> (LocalDc, PathBuf) {
     let dc = localdc_util::start_with_files(&format!("download-{name}"), 3, extra, files);
-    let session = dc.dir.join("data/session");
-    localdc_util::login_bot_cli(&dc, &session, "123:abc");
+    let session = login(&dc);
     (dc, session)
+}
+
+/// A session of `dc` logged in as a bot (in `DIR/data`, where the metadata cache goes too).
+fn login(dc: &LocalDc) -> PathBuf {
+    let session = dc.dir.join("data/session");
+    localdc_util::login_bot_cli(dc, &session, "123:abc");
+    session
 }
 
 /// `tgmux --dc-config .. --session .. download ARGS`.
@@ -224,9 +230,16 @@ fn wait_for_checkpoint(sidecar: &Path, bytes: u64, child: &mut std::process::Chi
 #[test]
 fn kill_9_halfway_then_the_same_command_resumes() {
     let data = media_bytes(64 * MIB, 31);
+    let parts = (data.len() / MIB) as u64;
     // 20 ms per answer, one connection, two parts in flight: ~100 MiB/s at most, so the kill
     // lands mid-file.
-    let (dc, session) = setup("resume", &["--faults", "delay=20"], &[("1.bin", &data)]);
+    let dir = localdc_util::scratch("download-resume-stats");
+    let stats = dir.join("stats.json");
+    let (dc, session) = setup(
+        "resume",
+        &["--faults", "delay=20", "--stats-file", s(&stats)],
+        &[("1.bin", &data)],
+    );
     let out_dir = dc.dir.join("out/");
     let args = [
         "--dc-config",
@@ -254,40 +267,238 @@ fn kill_9_halfway_then_the_same_command_resumes() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!out_dir.join("1.bin").exists());
+    // What the killed run had fetched, once local-dc has answered what it had read.
+    std::thread::sleep(Duration::from_millis(300));
+    let (first, _) = localdc_util::document_parts(
+        &localdc_util::stats_after(&stats, localdc_util::now_ms()),
+        "chan/1.bin",
+    );
+    assert!(
+        (16..parts).contains(&first),
+        "the kill fetched {first} parts"
+    );
     let out = tgmux(&args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let after = localdc_util::stats_after(&stats, localdc_util::now_ms());
+    let (total, total_bytes) = localdc_util::document_parts(&after, "chan/1.bin");
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err
         .lines()
         .find(|l| l.contains("resumed at"))
         .unwrap_or_else(|| panic!("no resume report: {err}"));
     // "tgmux: <link>: resumed at N, fetched M bytes in K requests"
-    let number_after = |word: &str| -> u64 {
-        line.split(word)
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(',')
-            .parse()
-            .unwrap()
-    };
-    let resumed = number_after("resumed at ");
-    let fetched = number_after("fetched ");
-    assert!(resumed >= 16 * MIB as u64, "{line}");
+    let resumed: u64 = line
+        .split("resumed at ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(
-        fetched < data.len() as u64 && fetched + resumed == data.len() as u64,
+        resumed >= 16 * MIB as u64 && resumed % MIB as u64 == 0,
         "{line}"
     );
+    // The second run fetched exactly the parts past what was on disk, as the server counts.
+    let again = total - first;
+    assert_eq!(again, parts - resumed / MIB as u64, "{line}");
+    assert!(again < parts, "{line}");
+    assert!(total_bytes >= data.len() as u64, "{line}");
     assert!(
         std::fs::read(out_dir.join("1.bin")).unwrap() == data,
         "resumed file differs"
     );
+}
+
+/// Every link `local-dc --links` prints for a layout with each kind of message (public
+/// documents, album items, photos, a forum topic's and the General topic's messages, a
+/// comment, a private channel with an album, a private forum) downloads that message's file, each resolved
+/// from nothing (the metadata cache removed before every run).
+#[test]
+fn every_link_form_downloads_its_file() {
+    let mut jpeg = vec![0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0, 48, 0, 64, 3];
+    jpeg.extend(media_bytes(300_000, 5));
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x40\0\0\0\x30".to_vec();
+    png.extend(media_bytes(MIB + 3, 6));
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("chan/1.bin", media_bytes(3 * MIB + 17, 1)),
+        ("chan/2/a.bin", media_bytes(5000, 2)),
+        ("chan/2/b.mkv", media_bytes(MIB + 1, 3)),
+        ("chan/2/c.jpg", jpeg.clone()),
+        ("chan/5.jpg", jpeg),
+        ("chan/6.png", png),
+        ("chan/7.bin", media_bytes(1_234_567, 7)),
+        ("chan/7.comments/100.bin", media_bytes(2 * MIB + 5, 8)),
+        ("forum/1.bin", media_bytes(111, 9)),
+        ("forum/topics/10/11.bin", media_bytes(1_500_000, 10)),
+        ("+secret/1.bin", media_bytes(MIB + 777, 11)),
+        ("+secret/3/a.bin", media_bytes(888, 12)),
+        ("+secret/3/b.bin", media_bytes(999, 13)),
+        ("+club/topics/20/21.bin", media_bytes(MIB + 21, 14)),
+    ];
+    let list: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (*p, c.as_slice())).collect();
+    let dc = localdc_util::start_with_media("download-links", 3, &[], &list);
+    let session = login(&dc);
+    let media = dc.dir.join("media");
+    let out = tgmux(&["local-dc", "--media", s(&media), "--links"]);
+    let links: Vec<(String, String)> = localdc_util::stdout(&out)
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    // Every kind of form is there.
+    for form in [
+        "https://t.me/chan/1",
+        "https://t.me/chan/2?single",
+        "https://t.me/s/chan/5",
+        "https://t.me/forum/10/11",
+        "https://t.me/chan/7?comment=100",
+        "tg://resolve?domain=chan&post=6",
+        "@chan/3",
+    ] {
+        assert!(links.iter().any(|(_, l)| l == form), "{form}: {links:?}");
+    }
+    assert!(links.iter().any(|(_, l)| l.starts_with("https://t.me/c/")));
+    assert!(links
+        .iter()
+        .any(|(_, l)| l.starts_with("tg://privatepost?")));
+    // A private forum's topic message: t.me/c/<id>/<topic>/<msg>.
+    assert!(links
+        .iter()
+        .any(|(k, l)| k == "+club/topics/20/21.bin" && l.ends_with("/20/21")));
+    let cache = dc.dir.join("data/metadata-cache.json");
+    let keys: std::collections::HashSet<&str> = links.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), files.len(), "{keys:?}");
+    for (i, (key, link)) in links.iter().enumerate() {
+        let _ = std::fs::remove_file(&cache);
+        let file = dc.dir.join(format!("out/{i}"));
+        let out = download(&dc, &session, &[link, "-o", s(&file), "--json"]);
+        assert!(
+            out.status.success(),
+            "{link}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = std::fs::read(media.join(key)).unwrap();
+        assert!(std::fs::read(&file).unwrap() == want, "{link}: not {key}");
+        assert_eq!(json_lines(&out)[0]["sha256"], sha256_hex(&want), "{link}");
+    }
+
+    // --album: an album link gives every item, `?single` only its own; a private album too,
+    // its items named by their t.me/c/ links.
+    let album = |link: &str, name: &str| {
+        let _ = std::fs::remove_file(&cache);
+        let dir = dc.dir.join(format!("album-{name}/"));
+        let out = download(&dc, &session, &[link, "--album", "-o", s(&dir), "--json"]);
+        assert!(
+            out.status.success(),
+            "{link}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: Vec<(String, String)> = json_lines(&out)
+            .iter()
+            .map(|l| {
+                let path = Path::new(l["path"].as_str().unwrap());
+                (
+                    l["link"].as_str().unwrap().to_string(),
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let pair = |l: &str, f: &str| (l.to_string(), f.to_string());
+    assert_eq!(
+        album("https://t.me/chan/3", "public"),
+        [
+            pair("https://t.me/chan/2", "a.bin"),
+            pair("https://t.me/chan/3", "b.mkv"),
+            pair("https://t.me/chan/4", "4.jpg"),
+        ]
+    );
+    assert_eq!(
+        album("https://t.me/chan/3?single", "single"),
+        [pair("https://t.me/chan/3?single", "b.mkv")]
+    );
+    let private = links
+        .iter()
+        .find(|(k, l)| k == "+secret/3/b.bin" && l.starts_with("tg://"))
+        .map(|(_, l)| l.clone())
+        .unwrap();
+    let c = private
+        .split("channel=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert_eq!(
+        album(&private, "private"),
+        [
+            pair(&format!("https://t.me/c/{c}/3"), "a.bin"),
+            pair(&format!("https://t.me/c/{c}/4"), "b.bin"),
+        ]
+    );
+    for (dir, name, key) in [
+        ("public", "a.bin", "chan/2/a.bin"),
+        ("public", "b.mkv", "chan/2/b.mkv"),
+        ("public", "4.jpg", "chan/2/c.jpg"),
+        ("private", "b.bin", "+secret/3/b.bin"),
+    ] {
+        let got = std::fs::read(dc.dir.join(format!("album-{dir}/{name}"))).unwrap();
+        assert!(got == std::fs::read(media.join(key)).unwrap(), "{key}");
+    }
+}
+
+/// `stall=0.05`: one `upload.getFile` in twenty is never answered, on a connection that
+/// stays open. The download still ends, in bounded time, identical.
+#[test]
+fn stalled_requests_do_not_hang_the_download() {
+    // 64 parts on DC 2 (seed 5 stalls some of them there).
+    let data = media_bytes(64 * MIB + 9, 61);
+    let dir = localdc_util::scratch("download-stall-stats");
+    let stats = dir.join("stats.json");
+    let (dc, session) = setup(
+        "stall",
+        &[
+            "--faults",
+            "stall=0.05",
+            "--seed",
+            "5",
+            "--stats-file",
+            s(&stats),
+        ],
+        &[("2.bin", &data)],
+    );
+    let file = dc.dir.join("out.bin");
+    let started = Instant::now();
+    // tgmux() fails the test after 60 s; each stall costs about T (3-10 s).
+    let out = download(&dc, &session, &["t.me/chan/2", "-o", s(&file)]);
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(&file).unwrap() == data,
+        "stalled download differs"
+    );
+    let st = localdc_util::stats_after(&stats, localdc_util::now_ms());
+    let stalled = st["faults"]["stall"].as_u64().unwrap();
+    assert!(stalled > 0, "no request stalled: {st}");
+    assert!(
+        took < Duration::from_secs(45),
+        "{stalled} stalls took {took:?}"
+    );
+    eprintln!("{stalled} requests stalled, the download took {took:?}");
 }
 
 #[test]

@@ -158,7 +158,13 @@ async fn byte_ranges_fetch_only_covering_parts() {
     use tgmux::tl::{functions, Identifiable};
     let size = 7 * (1 << 20) + 4321;
     let data = media_bytes(size, 9);
-    let dc = localdc_util::start_with_files("resolve-ranges", 2, &[], &[("2.bin", &data)]);
+    let stats = localdc_util::scratch("resolve-ranges-stats").join("stats.json");
+    let dc = localdc_util::start_with_files(
+        "resolve-ranges",
+        2,
+        &["--stats-file", stats.to_str().unwrap()],
+        &[("2.bin", &data)],
+    );
     let pool = Pool::open(PoolConfig::new(dc.network(), 1)).unwrap();
     localdc_util::login_bot(&pool, "5:x").await;
     let rpc = Arc::new(Counting {
@@ -192,6 +198,7 @@ async fn byte_ranges_fetch_only_covering_parts() {
         (size as u64 - 3, u64::MAX),
     ] {
         let before = get_files();
+        let (served, _) = served_parts(&stats, "chan/2.bin");
         let mut out = Vec::new();
         let r = download_range(rpc.clone(), &m, start, end, &mut out, &Options::default())
             .await
@@ -201,10 +208,95 @@ async fn byte_ranges_fetch_only_covering_parts() {
             out[..] == data[start as usize..=end as usize],
             "{start}..={end}"
         );
+        let covering = end / mib - start / mib + 1;
         assert_eq!(
             (get_files() - before) as u64,
-            end / mib - start / mib + 1,
+            covering,
             "{start}..={end}: {r:?}"
+        );
+        // The server counts the same: nothing but the covering parts was fetched.
+        let (now, _) = served_parts(&stats, "chan/2.bin");
+        assert_eq!(now - served, covering, "{start}..={end}: served");
+    }
+}
+
+/// (parts, bytes) local-dc has served of `key`, every answer given so far included.
+fn served_parts(stats: &std::path::Path, key: &str) -> (u64, u64) {
+    localdc_util::document_parts(
+        &localdc_util::stats_after(stats, localdc_util::now_ms()),
+        key,
+    )
+}
+
+/// A sparse 5 GiB document (it costs no disk): ranges past 4 GiB, one across the 4 GiB line
+/// and the last bytes come out byte-exact, from the covering parts only (as local-dc counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_past_4_gib_of_a_sparse_5_gib_document_is_exact() {
+    use std::io::{Seek, SeekFrom, Write};
+    use tgmux::download::{download_range, Options};
+    const GIB: u64 = 1 << 30;
+    const MIB: u64 = 1 << 20;
+    let size = 5 * GIB + 12345;
+    let dir = localdc_util::media_dir("resolve-sparse", &[]);
+    let path = dir.join("media/chan/3.bin");
+    // Data at the places read (the rest reads as zeros): around 4 GiB and at the end.
+    let marks = [
+        (4 * GIB - 3 * MIB, media_bytes(6 * MIB as usize, 41)),
+        (size - MIB, media_bytes(MIB as usize, 42)),
+    ];
+    {
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.set_len(size).unwrap();
+        for (at, bytes) in &marks {
+            f.seek(SeekFrom::Start(*at)).unwrap();
+            f.write_all(bytes).unwrap();
+        }
+    }
+    let want = |start: u64, end: u64| -> Vec<u8> {
+        let mut v = vec![0u8; (end - start + 1) as usize];
+        for (at, bytes) in &marks {
+            let (lo, hi) = (start.max(*at), end.min(at + bytes.len() as u64 - 1));
+            if lo <= hi {
+                v[(lo - start) as usize..=(hi - start) as usize]
+                    .copy_from_slice(&bytes[(lo - at) as usize..=(hi - at) as usize]);
+            }
+        }
+        v
+    };
+    let stats = dir.join("stats.json");
+    let dc = localdc_util::start_in(dir, 2, &["--stats-file", stats.to_str().unwrap()]);
+    let pool = Pool::open(PoolConfig::new(dc.network(), 1)).unwrap();
+    localdc_util::login_bot(&pool, "5:x").await;
+    let rpc: Arc<dyn Rpc> = Arc::new(pool);
+    let resolver = Resolver::new(
+        rpc.clone(),
+        Arc::new(FileCache::in_memory(Duration::from_secs(60))),
+    )
+    .unwrap();
+    let m = resolver
+        .media(&Link::parse("t.me/chan/3").unwrap(), false)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(m.size, size);
+    for (start, end) in [
+        (4 * GIB - 1000, 4 * GIB + 999),
+        (4 * GIB + MIB - 7, 4 * GIB + 2 * MIB + 7),
+        (4 * GIB + 2 * MIB + 100, 4 * GIB + 2 * MIB + 100),
+        (size - 5000, u64::MAX),
+    ] {
+        let (served, _) = served_parts(&stats, "chan/3.bin");
+        let mut out = Vec::new();
+        download_range(rpc.clone(), &m, start, end, &mut out, &Options::default())
+            .await
+            .unwrap();
+        let end = end.min(size - 1);
+        assert!(out == want(start, end), "{start}..={end} differs");
+        let (now, _) = served_parts(&stats, "chan/3.bin");
+        assert_eq!(
+            now - served,
+            end / MIB - start / MIB + 1,
+            "{start}..={end}: served"
         );
     }
 }

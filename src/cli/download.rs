@@ -715,7 +715,14 @@ pub(super) async fn download(
                             continue;
                         }
                         let link = if several {
-                            format!("https://t.me/{}/{}", channel, m.origin.msg_id)
+                            Link {
+                                peer: link.peer.clone(),
+                                msg: Some(m.origin.msg_id),
+                                topic: None,
+                                comment: None,
+                                single: false,
+                            }
+                            .to_url()
                         } else {
                             text.clone()
                         };

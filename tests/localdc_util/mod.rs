@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tgmux::net::session_file::LoggedIn;
 use tgmux::net::Pool;
 use tgmux::tl::{enums, functions, types};
@@ -112,6 +112,13 @@ pub fn start_with_files(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
 /// [`start_with`] serving these files (path below the media directory, contents): any
 /// layout of docs/local-dc.md (`chan/5/a.mp4` albums, `+secret/1.txt`, ...).
 pub fn start_with_media(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[u8])]) -> LocalDc {
+    let dir = media_dir(name, files);
+    start_in(dir, dcs, extra)
+}
+
+/// A fresh scratch directory whose `media/` holds `files` (and an empty `chan/`), for
+/// [`start_in`] after the test has added what `files` cannot say (sparse files).
+pub fn media_dir(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let dir = scratch(name);
     std::fs::create_dir_all(dir.join("media/chan")).unwrap();
     for (file, contents) in files {
@@ -119,6 +126,11 @@ pub fn start_with_media(name: &str, dcs: u16, extra: &[&str], files: &[(&str, &[
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
     }
+    dir
+}
+
+/// Starts `tgmux local-dc --dcs N` serving `dir/media`, with `dir` as its scratch directory.
+pub fn start_in(dir: PathBuf, dcs: u16, extra: &[&str]) -> LocalDc {
     let config = dir.join("dc.toml");
     // One spare port after the regular DCs: `--cdn` puts the CDN DC there.
     let port = free_ports(dcs + 1);
@@ -437,4 +449,43 @@ pub fn config_with_port(dc: &LocalDc, id: i32, port: u16, path: &Path) -> PathBu
     }
     c.write(path).unwrap();
     path.to_owned()
+}
+
+// ---- --stats-file ----
+
+/// Milliseconds since the Unix epoch, as local-dc stamps `written_at_ms`.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The `--stats-file` local-dc writes once it has been rewritten after `after_ms` (it is
+/// rewritten every second, counting what it answered before): everything answered before
+/// `after_ms` is in it.
+pub fn stats_after(file: &Path, after_ms: u64) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = std::fs::read(file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        {
+            if v["written_at_ms"].as_u64().is_some_and(|t| t > after_ms) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < deadline, "no stats file after {after_ms}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `upload.getFile` (parts, bytes) served so far for the media file `key` (its path below
+/// the media directory), 0 before its first part.
+pub fn document_parts(stats: &serde_json::Value, key: &str) -> (u64, u64) {
+    let d = &stats["documents"][key];
+    (
+        d["parts"].as_u64().unwrap_or(0),
+        d["bytes"].as_u64().unwrap_or(0),
+    )
 }

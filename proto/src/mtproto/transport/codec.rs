@@ -127,7 +127,7 @@ pub struct Codec {
     role: Role,
     state: State,
     /// Received bytes, already decrypted when obfuscated, not yet returned as frames.
-    rx: BytesMut,
+    rx: RxBuf,
 }
 
 impl Codec {
@@ -150,7 +150,7 @@ impl Codec {
                 dc_id,
                 header,
             }),
-            rx: BytesMut::new(),
+            rx: RxBuf::default(),
         })
     }
 
@@ -159,7 +159,7 @@ impl Codec {
         Codec {
             role: Role::Server,
             state: State::Detecting(config.secret.clone()),
-            rx: BytesMut::new(),
+            rx: RxBuf::default(),
         }
     }
 
@@ -194,7 +194,7 @@ impl Codec {
 
     /// Bytes received but not yet returned as frames.
     pub fn buffered_len(&self) -> usize {
-        self.rx.len()
+        self.rx.buf.len()
     }
 
     /// Takes bytes received from the peer, in chunks of any size. Bytes pushed after an
@@ -203,14 +203,14 @@ impl Codec {
         if matches!(self.state, State::Closed) {
             return;
         }
-        let start = self.rx.len();
-        self.rx.extend_from_slice(bytes);
+        let start = self.rx.buf.len();
+        self.rx.extend(bytes);
         if let State::Ready(Ready {
             obfuscator: Some(o),
             ..
         }) = &mut self.state
         {
-            o.rx.apply_keystream(&mut self.rx[start..]);
+            o.rx.apply_keystream(&mut self.rx.buf[start..]);
         }
     }
 
@@ -221,20 +221,20 @@ impl Codec {
         let result = self.poll_inner();
         if result.is_err() {
             self.state = State::Closed;
-            self.rx = BytesMut::new();
+            self.rx = RxBuf::default();
         }
         result
     }
 
     fn poll_inner(&mut self) -> Result<Option<Frame>, TransportError> {
         if let State::Detecting(secret) = &self.state {
-            let ready = match detect(&self.rx) {
+            let ready = match detect(&self.rx.buf) {
                 Detection::NeedMore => return Ok(None),
                 Detection::Unsupported(first_bytes) => {
                     return Err(TransportError::UnsupportedTransport { first_bytes })
                 }
                 Detection::Plain { kind, header_len } => {
-                    let _ = self.rx.split_to(header_len);
+                    let _ = self.rx.buf.split_to(header_len);
                     Ready {
                         kind,
                         framing: Framing::new(kind),
@@ -245,10 +245,10 @@ impl Codec {
                 }
                 Detection::Obfuscated => {
                     let mut init = [0u8; INIT_LEN];
-                    init.copy_from_slice(&self.rx[..INIT_LEN]);
+                    init.copy_from_slice(&self.rx.buf[..INIT_LEN]);
                     let (kind, dc_id, mut obfuscator) = server_accept(&init, secret.as_ref())?;
-                    let _ = self.rx.split_to(INIT_LEN);
-                    obfuscator.rx.apply_keystream(&mut self.rx);
+                    let _ = self.rx.buf.split_to(INIT_LEN);
+                    obfuscator.rx.apply_keystream(&mut self.rx.buf);
                     Ready {
                         kind,
                         framing: Framing::new(kind),
@@ -267,12 +267,17 @@ impl Codec {
             State::Detecting(_) => return Ok(None),
         };
         let role = self.role;
-        match &mut ready.framing {
-            Framing::Abridged => abridged::decode(role, &mut self.rx),
-            Framing::Intermediate => intermediate::decode(false, role, &mut self.rx),
-            Framing::Padded => intermediate::decode(true, role, &mut self.rx),
-            Framing::Full(seq) => full::decode(seq, &mut self.rx),
+        let rx = &mut self.rx.buf;
+        let frame = match &mut ready.framing {
+            Framing::Abridged => abridged::decode(role, rx),
+            Framing::Intermediate => intermediate::decode(false, role, rx),
+            Framing::Padded => intermediate::decode(true, role, rx),
+            Framing::Full(seq) => full::decode(seq, rx),
+        };
+        if let Ok(Some(Frame::Payload(p))) = &frame {
+            self.rx.saw_frame(p.len());
         }
+        frame
     }
 
     /// Appends the frame for `payload` to `out` (preceded, the first time on a client, by
@@ -356,5 +361,106 @@ impl Codec {
             out.append(&mut frame);
         }
         Ok(())
+    }
+}
+
+/// Read slack past the largest frame seen: what one socket read may bring of the next frame.
+const RX_SLACK: usize = 64 * 1024;
+
+/// Receive buffers kept for reuse per codec: enough for the frames a downloader holds from one
+/// connection (a window of 8 parts over 4 connections holds about 2 each).
+const RX_SPARES: usize = 2;
+
+/// The receive buffer, and the buffers frames were cut from, for reuse.
+///
+/// Frames leave as [`BytesMut`]s split off the buffer (no copy), so a frame the receiver still
+/// holds keeps its buffer alive. Left to grow by itself, the buffer is allocated afresh for
+/// every frame once one is held, in doubling steps (64 KiB ... 2 MiB for a 1 MiB frame); with
+/// glibc's dynamic mmap threshold the freed steps stay in the per-thread arenas, which is how
+/// a download holding 8 MiB of parts peaked at 49 MiB. Here a buffer is sized once, to the
+/// largest frame seen plus one read, and when it runs out the unfinished frame moves to a
+/// spare whose frames have all been dropped (the spare is then the sole owner of its memory:
+/// [`BytesMut::try_reclaim`]) or, if none is free, to a new buffer. At most [`RX_SPARES`] are
+/// kept (the oldest is let go): a connection holds its current buffer, the frames its
+/// receiver still holds, and at most that many idle buffers.
+#[derive(Debug, Default)]
+struct RxBuf {
+    buf: BytesMut,
+    spares: Vec<BytesMut>,
+    /// The largest payload received.
+    largest: usize,
+}
+
+impl RxBuf {
+    fn extend(&mut self, bytes: &[u8]) {
+        let len = self.buf.len();
+        if self.buf.capacity() - len < bytes.len() {
+            self.move_to_larger(len + bytes.len());
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn saw_frame(&mut self, payload_len: usize) {
+        self.largest = self.largest.max(payload_len);
+    }
+
+    /// Moves the unfinished bytes to a buffer of at least `need` bytes with room for the
+    /// largest frame: a reclaimed spare when one is free, else a new one.
+    fn move_to_larger(&mut self, need: usize) {
+        // Doubling while the first large frame arrives, then the largest frame's size.
+        let want = need.max(self.largest + RX_SLACK).max(2 * self.buf.len());
+        let mut next = match self.spares.iter_mut().position(|s| s.try_reclaim(want)) {
+            Some(i) => self.spares.swap_remove(i),
+            None => BytesMut::with_capacity(want),
+        };
+        next.extend_from_slice(&self.buf);
+        let mut old = std::mem::replace(&mut self.buf, next);
+        old.clear();
+        if self.spares.len() == RX_SPARES {
+            self.spares.remove(0);
+        }
+        self.spares.push(old);
+    }
+}
+
+#[cfg(test)]
+mod rx_tests {
+    use super::*;
+
+    #[test]
+    fn receive_buffers_are_reused_once_their_frames_are_dropped() {
+        let mut rx = RxBuf::default();
+        let frame = vec![7u8; 1 << 20];
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20 {
+            for chunk in frame.chunks(64 * 1024) {
+                rx.extend(chunk);
+            }
+            let f = rx.buf.split_to(frame.len());
+            assert!(f[..] == frame[..]);
+            rx.saw_frame(f.len());
+            seen.insert(f.as_ptr() as usize);
+            drop(f);
+        }
+        // After the first frames (the first sized by the reads, then one at the frame's
+        // size), every frame lands in a reused buffer: a handful of allocations, not 20.
+        assert!(seen.len() <= 4, "{} buffers for 20 frames", seen.len());
+        assert!(rx.spares.len() <= RX_SPARES);
+    }
+
+    #[test]
+    fn held_frames_keep_their_bytes() {
+        let mut rx = RxBuf::default();
+        let mut held = Vec::new();
+        for i in 0..6u8 {
+            for _ in 0..4 {
+                rx.extend(&[i; 100_000]);
+            }
+            held.push(rx.buf.split_to(400_000));
+            rx.saw_frame(400_000);
+        }
+        for (i, f) in held.iter().enumerate() {
+            assert!(f.iter().all(|&b| b == i as u8), "frame {i}");
+        }
     }
 }
