@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{CliError, Globals, TransportKind};
-use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network};
+use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network, Proxy};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::net::session_file::{self, SessionData};
 use crate::net::{connect, ConnectOptions, Connected, InvokeError};
@@ -216,7 +216,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
             opts.timeout = timeout;
             opts.proxy = proxy.clone();
             let via = match &proxy {
-                Some(p) => format!("{} via proxy {p}", dc.addr),
+                Some(p) => format!("{} via {p}", dc.addr),
                 None => dc.addr.to_string(),
             };
             let empty = SessionData::new(network.name.clone(), network.home);
@@ -224,7 +224,7 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
                 .await
                 .map_err(|e| {
                     let hint = match (&proxy, &e) {
-                        (Some(_), InvokeError::Closed | InvokeError::Timeout) => {
+                        (Some(Proxy::Mt(_)), InvokeError::Closed | InvokeError::Timeout) => {
                             " (wrong proxy secret, or the proxy cannot reach this DC?)"
                         }
                         _ => "",

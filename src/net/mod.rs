@@ -6,12 +6,14 @@
 //!   login migration, the session file.
 //! - [`dc_options`]: the DC addresses `help.getConfig` announces, and which one to use.
 //! - [`session_file`] persists what a client remembers between runs.
+//! - [`tunnel`]: TCP connections through SOCKS5 and HTTP CONNECT proxies.
 
 pub mod client;
 pub mod dc_options;
 mod error;
 pub mod pool;
 pub mod session_file;
+pub mod tunnel;
 
 pub use client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
 pub use dc_options::DcOptions;
