@@ -24,7 +24,9 @@ use crate::cli::Globals;
 
 pub mod accounts;
 pub mod proxy;
-pub use proxy::{Proxy, ProxyLinkError};
+pub mod tunnel;
+pub use proxy::{MtProxy, Proxy, ProxyLinkError};
+pub use tunnel::{Credentials, Tunnel, TunnelKind};
 
 /// Telegram's production RSA public key (fingerprint 0xd09d1d85de64fd85).
 pub const PRODUCTION_RSA_KEY: &str = "-----BEGIN RSA PUBLIC KEY-----
@@ -234,7 +236,7 @@ pub struct ClientConfig {
     pub session_path: PathBuf,
     /// Longest FLOOD_WAIT done automatically.
     pub flood_wait_threshold_secs: u32,
-    /// The MTProxy every connection goes through (`--proxy`).
+    /// The proxy every connection goes through (`--proxy`).
     pub proxy: Option<Proxy>,
 }
 

@@ -57,7 +57,7 @@ fn home_at(pool: &Pool) -> String {
         .address(dc, false)
         .map_or_else(|| "no address".to_string(), |a| a.to_string());
     match &pool.config().proxy {
-        Some(p) => format!("DC {dc} ({addr} via proxy {p})"),
+        Some(p) => format!("DC {dc} ({addr} via {p})"),
         None => format!("DC {dc} ({addr})"),
     }
 }

@@ -124,10 +124,18 @@ pub struct Globals {
     #[arg(long, global = true, value_enum, default_value_t = TransportKind::Intermediate)]
     pub transport: TransportKind,
 
-    /// MTProxy link: tg://proxy?server=..&port=..&secret=.. (or https://t.me/proxy?..).
-    /// Secrets: 16 bytes hex, or dd + 16 bytes; fake-TLS (ee) is not supported. Every
-    /// connection then goes to the proxy as obfuscated2, whatever --transport says.
-    #[arg(long, global = true, value_name = "URL")]
+    /// Proxy for every connection: socks5://[user:pass@]host:port, http://[user:pass@]host:port
+    /// (HTTP CONNECT), tg://socks?server=..&port=.., or an MTProxy link
+    /// tg://proxy?server=..&port=..&secret=.. (or https://t.me/proxy?..; secrets: 16 bytes hex,
+    /// or dd + 16 bytes; fake-TLS (ee) is not supported). Through an MTProxy every connection
+    /// is obfuscated2, whatever --transport says. Also TGMUX_PROXY.
+    #[arg(
+        long,
+        global = true,
+        env = "TGMUX_PROXY",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub proxy: Option<String>,
 
     /// Telegram api_id (or TGMUX_API_ID, or the config file).

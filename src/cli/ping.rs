@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{CliError, Globals, TransportKind};
-use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network};
+use crate::config::{network_from_globals, proxy_from_globals, DcAddr, FileConfig, Network, Proxy};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::net::session_file::{self, SessionData, SessionFileError};
 use crate::net::{connect_saved, ConnectOptions, InvokeError, KeyUse, SavedKey};
@@ -290,7 +290,7 @@ impl Pinger<'_> {
         opts.proxy = self.proxy.clone();
         opts.time_offset = self.session.time_offset;
         let via = match &self.proxy {
-            Some(p) => format!("{} via proxy {p}", dc.addr),
+            Some(p) => format!("{} via {p}", dc.addr),
             None => dc.addr.to_string(),
         };
         let saved = self.saved(dc.id);
@@ -303,7 +303,7 @@ impl Pinger<'_> {
             Ok(c) => c,
             Err(e) => {
                 let hint = match (&self.proxy, &e) {
-                    (Some(_), InvokeError::Closed | InvokeError::Timeout) => {
+                    (Some(Proxy::Mt(_)), InvokeError::Closed | InvokeError::Timeout) => {
                         " (wrong proxy secret, or the proxy cannot reach this DC?)"
                     }
                     _ => "",

@@ -1,6 +1,9 @@
-//! MTProxy links: `tg://proxy?server=HOST&port=PORT&secret=SECRET`, or the same query on
-//! `https://t.me/proxy` (also `http://`, `t.me/proxy`, `tg:proxy`).
+//! `--proxy`: how every connection leaves this machine. Either an MTProxy link,
+//! `tg://proxy?server=HOST&port=PORT&secret=SECRET` or the same query on `https://t.me/proxy`
+//! (also `http://`, `t.me/proxy`, `tg:proxy`), or a generic tunnel (SOCKS5 or HTTP CONNECT,
+//! see [`super::tunnel`]).
 //!
+//! An MTProxy
 //! The secret is hex (or base64, standard or URL-safe, padding optional, as some links carry
 //! it) and is one of:
 //!
@@ -14,11 +17,41 @@
 
 use std::fmt;
 
+use super::tunnel::Tunnel;
 use crate::mtproto::transport::ProxySecret;
+
+/// What every connection goes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Proxy {
+    /// An MTProxy: the connection is obfuscated2 keyed by its secret.
+    Mt(MtProxy),
+    /// A SOCKS5 or HTTP CONNECT proxy: a TCP tunnel to the DC, the transport unchanged.
+    Tunnel(Tunnel),
+}
+
+impl Proxy {
+    /// Parses a `--proxy` value: a SOCKS5 or HTTP proxy URL (or a `tg://socks` link), else an
+    /// MTProxy link.
+    pub fn parse(link: &str) -> Result<Self, ProxyLinkError> {
+        match Tunnel::parse(link.trim()) {
+            Some(tunnel) => Ok(Proxy::Tunnel(tunnel?)),
+            None => MtProxy::parse(link).map(Proxy::Mt),
+        }
+    }
+}
+
+impl fmt::Display for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Proxy::Mt(p) => write!(f, "proxy {p}"),
+            Proxy::Tunnel(t) => t.fmt(f),
+        }
+    }
+}
 
 /// An MTProxy to send every connection through.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Proxy {
+pub struct MtProxy {
     /// Host name or IP literal.
     pub host: String,
     /// TCP port.
@@ -27,10 +60,10 @@ pub struct Proxy {
     pub secret: ProxySecret,
 }
 
-impl fmt::Debug for Proxy {
+impl fmt::Debug for MtProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The secret stays out of logs.
-        f.debug_struct("Proxy")
+        f.debug_struct("MtProxy")
             .field("host", &self.host)
             .field("port", &self.port)
             .field("padded_only", &self.secret.padded_only())
@@ -38,7 +71,7 @@ impl fmt::Debug for Proxy {
     }
 }
 
-impl fmt::Display for Proxy {
+impl fmt::Display for MtProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {
             write!(f, "[{}]:{}", self.host, self.port)
@@ -60,11 +93,11 @@ impl fmt::Display for ProxyLinkError {
 
 impl std::error::Error for ProxyLinkError {}
 
-fn bad(msg: impl Into<String>) -> ProxyLinkError {
+pub(crate) fn bad(msg: impl Into<String>) -> ProxyLinkError {
     ProxyLinkError(msg.into())
 }
 
-impl Proxy {
+impl MtProxy {
     /// Parses an MTProxy link.
     pub fn parse(link: &str) -> Result<Self, ProxyLinkError> {
         let link = link.trim();
@@ -81,9 +114,6 @@ impl Proxy {
             "t.me/proxy",
             "https://telegram.me/proxy",
         ];
-        if path_lower.starts_with("tg://socks") || path_lower.ends_with("/socks") {
-            return Err(bad("SOCKS5 proxies are not supported, only MTProxy links"));
-        }
         if !known.contains(&path_lower.trim_end_matches('/')) {
             return Err(bad(format!(
                 "`{path}` is not an MTProxy link (expected tg://proxy?... or https://t.me/proxy?...)"
@@ -141,12 +171,12 @@ impl Proxy {
             }
         }
         .map_err(|e| bad(format!("secret: {e}")))?;
-        Ok(Proxy { host, port, secret })
+        Ok(MtProxy { host, port, secret })
     }
 }
 
 /// `%XX` escapes and `+` as a space (form encoding), as links may carry them.
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -214,11 +244,12 @@ mod tests {
 
     #[test]
     fn parses_links() {
-        let p = Proxy::parse(&format!("tg://proxy?server=1.2.3.4&port=443&secret={HEX}")).unwrap();
+        let p =
+            MtProxy::parse(&format!("tg://proxy?server=1.2.3.4&port=443&secret={HEX}")).unwrap();
         assert_eq!((p.host.as_str(), p.port), ("1.2.3.4", 443));
         assert!(!p.secret.padded_only());
         assert_eq!(p.secret.key()[15], 0xff);
-        let p = Proxy::parse(&format!(
+        let p = MtProxy::parse(&format!(
             "https://t.me/proxy?port=8443&secret=dd{HEX}&server=proxy.example"
         ))
         .unwrap();
@@ -226,7 +257,7 @@ mod tests {
         assert!(p.secret.padded_only());
         // The same 17 bytes in URL-safe base64, without padding.
         let p =
-            Proxy::parse("tg://proxy?server=::1&port=1&secret=3QARIjNEVWZ3iJmqu8zd7v8").unwrap();
+            MtProxy::parse("tg://proxy?server=::1&port=1&secret=3QARIjNEVWZ3iJmqu8zd7v8").unwrap();
         assert!(p.secret.padded_only());
         assert_eq!(p.secret.key()[0], 0x00);
         assert_eq!(p.to_string(), "[::1]:1");
@@ -259,16 +290,28 @@ mod tests {
                 "tg://proxy?server=h&port=1&secret=0011".to_string(),
                 "unknown secret kind",
             ),
-            ("tg://socks?server=h&port=1".to_string(), "SOCKS5"),
             (
-                "http://example.com/?server=h&port=1&secret=".to_string() + HEX,
+                "https://example.com/?server=h&port=1&secret=".to_string() + HEX,
                 "not an MTProxy link",
             ),
             ("1.2.3.4:443".to_string(), "no query"),
         ];
         for (link, want) in cases {
-            let e = Proxy::parse(&link).unwrap_err().to_string();
+            let e = MtProxy::parse(&link).unwrap_err().to_string();
             assert!(e.contains(want) && !e.contains('\n'), "{link}: {e}");
+        }
+    }
+
+    #[test]
+    fn tunnels_and_mtproxies_are_told_apart() {
+        let mt = format!("http://t.me/proxy?server=h&port=1&secret={HEX}");
+        assert!(matches!(Proxy::parse(&mt), Ok(Proxy::Mt(_))));
+        for link in [
+            "socks5://h:1080",
+            "http://h:3128",
+            "tg://socks?server=h&port=1",
+        ] {
+            assert!(matches!(Proxy::parse(link), Ok(Proxy::Tunnel(_))), "{link}");
         }
     }
 }

@@ -149,8 +149,9 @@ pub struct ConnectOptions {
     /// Seconds added to the local clock before the session sees it: a test hook to play a
     /// client whose clock is wrong (0 for real use).
     pub clock_skew: i64,
-    /// An MTProxy to connect through instead of `addr`: the connection is then obfuscated2
-    /// keyed by its secret, with the wire DC id in the init (whatever `transport` says).
+    /// A proxy to connect through instead of going to `addr` directly. Through an MTProxy the
+    /// connection is obfuscated2 keyed by its secret, with the wire DC id in the init
+    /// (whatever `transport` says); through a SOCKS5 or HTTP tunnel it is unchanged.
     pub proxy: Option<Proxy>,
     /// A file connection to a `media_only` address: the obfuscated2 init carries the DC id
     /// negated, as MTProxy expects for media DCs (the key exchange keeps the plain id).
@@ -351,7 +352,8 @@ impl Io {
     async fn open(opts: &ConnectOptions) -> Result<(Io, String), InvokeError> {
         let connecting = async {
             match &opts.proxy {
-                Some(p) => TcpStream::connect((p.host.as_str(), p.port)).await,
+                Some(Proxy::Mt(p)) => TcpStream::connect((p.host.as_str(), p.port)).await,
+                Some(Proxy::Tunnel(t)) => super::tunnel::connect(t, opts.addr).await,
                 None => TcpStream::connect(opts.addr).await,
             }
         };
@@ -366,10 +368,12 @@ impl Io {
             })
         })?;
         let config = match &opts.proxy {
-            Some(p) => {
+            Some(Proxy::Mt(p)) => {
                 transport::ClientConfig::named("obfuscated", dc_i16, Some(p.secret.clone()))?
             }
-            None => transport::ClientConfig::named(&opts.transport, dc_i16, None)?,
+            Some(Proxy::Tunnel(_)) | None => {
+                transport::ClientConfig::named(&opts.transport, dc_i16, None)?
+            }
         };
         let mut rng = StdRng::from_entropy();
         let codec = Codec::client(&config, &mut rng)?;
@@ -378,7 +382,8 @@ impl Io {
             None => config.kind.name().to_string(),
         };
         let peer = match &opts.proxy {
-            Some(p) => format!("{}:{}", p.host, p.port),
+            Some(Proxy::Mt(p)) => p.to_string(),
+            Some(Proxy::Tunnel(t)) => format!("{} via {t}", opts.addr),
             None => opts.addr.to_string(),
         };
         let io = Io {

@@ -7,6 +7,7 @@
 //! - [`dc_options`]: the DC addresses `help.getConfig` announces, and which one to use.
 //! - [`session_file`] persists what a client remembers between runs.
 //! - [`saved_key`]: connecting with a saved key, and what a `-404` answer to it may change.
+//! - [`tunnel`]: TCP connections through SOCKS5 and HTTP CONNECT proxies.
 
 pub mod client;
 pub mod dc_options;
@@ -14,6 +15,7 @@ mod error;
 pub mod pool;
 pub mod saved_key;
 pub mod session_file;
+pub mod tunnel;
 
 pub use client::{connect, Client, ConnectOptions, Connected, InitParams, DEFAULT_TIMEOUT};
 pub use dc_options::DcOptions;

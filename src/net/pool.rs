@@ -78,7 +78,7 @@ pub struct PoolConfig {
     pub reconnect_attempts: u32,
     /// Seconds added to the local clock (a test hook; 0 in real use).
     pub clock_skew: i64,
-    /// The MTProxy every connection goes through (see [`ConnectOptions::proxy`]).
+    /// The proxy every connection goes through (see [`ConnectOptions::proxy`]).
     pub proxy: Option<Proxy>,
 }
 

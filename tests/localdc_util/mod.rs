@@ -69,17 +69,22 @@ pub struct LocalDc {
 impl LocalDc {
     /// The client network its DC config file describes.
     pub fn network(&self) -> tgmux::config::Network {
-        let c = tgmux::dcconfig::DcConfig::read(&self.config).unwrap();
-        let dcs = c
-            .dcs
-            .iter()
-            .map(|e| tgmux::config::DcAddr {
-                id: e.id,
-                addr: e.addr(),
-            })
-            .collect();
-        tgmux::config::Network::from_dc_config(c.rsa_public_keys, dcs).unwrap()
+        network_of(&self.config)
     }
+}
+
+/// The client network a DC config file describes.
+pub fn network_of(config: &Path) -> tgmux::config::Network {
+    let c = tgmux::dcconfig::DcConfig::read(config).unwrap();
+    let dcs = c
+        .dcs
+        .iter()
+        .map(|e| tgmux::config::DcAddr {
+            id: e.id,
+            addr: e.addr(),
+        })
+        .collect();
+    tgmux::config::Network::from_dc_config(c.rsa_public_keys, dcs).unwrap()
 }
 
 impl Drop for LocalDc {
