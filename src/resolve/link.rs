@@ -65,10 +65,25 @@ impl fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
+/// A [`LinkError`]; control characters of the text quoted in `reason` (a newline in a pasted
+/// link) are written as escapes, so the message stays one line.
 fn bad(reason: impl Into<String>) -> LinkError {
-    LinkError {
-        reason: reason.into(),
-    }
+    let reason: String = reason.into();
+    let reason = if reason.chars().any(char::is_control) {
+        reason
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        reason
+    };
+    LinkError { reason }
 }
 
 /// Longest text looked at (links are short; this bounds work on garbage).
@@ -407,6 +422,14 @@ mod tests {
             let l = Link::parse(text).unwrap();
             assert_eq!(Link::parse(&l.to_url()), Ok(l.clone()), "{}", l.to_url());
         }
+    }
+
+    #[test]
+    fn a_newline_in_the_text_stays_out_of_the_one_line_error() {
+        // Found by the resolve_link fuzz target: "t//esolve?\n\0...A".
+        let e = Link::parse("t//esolve?\n\0\0A").unwrap_err().to_string();
+        assert!(!e.contains('\n') && !e.contains('\0'), "{e}");
+        assert!(e.contains("\\n"), "{e}");
     }
 
     #[test]
