@@ -7,7 +7,7 @@ mod localdc_util;
 mod mkv_util;
 
 use localdc_util::{s, tgmux};
-use mkv_util::{Work, LAVFI_SINE_48K, LAVFI_VIDEO};
+use mkv_util::{ffprobe_packets, Work, LAVFI_SINE_48K, LAVFI_VIDEO};
 
 #[test]
 fn mkv_documents_become_the_mp4_tgmux_remux_makes() {
@@ -74,4 +74,90 @@ fn mkv_documents_become_the_mp4_tgmux_remux_makes() {
         assert_eq!(std::fs::read(out_dir.join("2.txt")).unwrap(), b"text");
         assert!(text.contains("1.mp4") && text.contains("2.txt"), "{text}");
     }
+}
+
+/// `--remux -o -`: the MKV streams through the remuxer while it downloads; stdout is the MP4
+/// `tgmux remux --fragmented` makes, and ffprobe finds the MKV's packets in it, one for one.
+#[test]
+fn remux_to_stdout_streams_the_fragmented_mp4() {
+    let Some(work) = Work::new("download-remux-stdout", &["ffmpeg", "ffprobe"]) else {
+        return;
+    };
+    let mkv = work.ffmpeg(
+        "in.mkv",
+        &[
+            LAVFI_VIDEO,
+            LAVFI_SINE_48K,
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let data = std::fs::read(&mkv).unwrap();
+    let dc = localdc_util::start_with_files(
+        "download-remux-stdout",
+        2,
+        &[],
+        &[
+            ("1.mkv", &data),
+            ("2.txt", b"text"),
+            ("3.mov", b"not really"),
+        ],
+    );
+    let session = dc.dir.join("data/session");
+    localdc_util::login_bot_cli(&dc, &session, "1:a");
+    let base = [
+        "--dc-config",
+        s(&dc.config),
+        "--session",
+        s(&session),
+        "download",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        tgmux(&args)
+    };
+    let streamed = work.path("streamed.mp4");
+    let out = run(&["t.me/chan/1", "-o", "-", "--remux"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&streamed, &out.stdout).unwrap();
+
+    let want = work.path("ref-frag.mp4");
+    localdc_util::stdout(&tgmux(&["remux", s(&mkv), "-o", s(&want), "--fragmented"]));
+    assert!(
+        out.stdout == std::fs::read(&want).unwrap(),
+        "the same bytes as tgmux remux"
+    );
+    let packets = |f: &std::path::Path| {
+        let mut v: Vec<_> = ffprobe_packets(f)
+            .into_iter()
+            .map(|p| (p.stream, p.size, p.sha256))
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (packets(&mkv), packets(&streamed));
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "every packet of the MKV, and only those");
+
+    // Files --remux does not apply to stream as they are; QuickTime cannot be streamed.
+    let out = run(&["t.me/chan/2", "-o", "-", "--remux"]);
+    assert_eq!(localdc_util::stdout(&out).as_bytes(), b"text");
+    let out = run(&["t.me/chan/3", "-o", "-", "--remux"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("streams Matroska/WebM only"), "{err}");
 }

@@ -22,7 +22,9 @@ use super::{CliError, Globals};
 use crate::download::fetch::{fetch, PartSink, Writer};
 use crate::download::plan::plan;
 use crate::download::{FileSink, Options, Record, Rpc};
+use crate::remux::mp4::FragmentOptions;
 use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
+use crate::remux::transformer::MkvToFmp4;
 use crate::resolve::{Item, Link, Media};
 
 /// Download the media of t.me message links.
@@ -437,36 +439,70 @@ impl Run<'_> {
         })
     }
 
-    async fn to_stdout(&self, job: &Job) -> Result<(Option<String>, f64), String> {
+    /// Streams one job to stdout in order; with `--remux` a Matroska/WebM document goes
+    /// through the remuxer as its bytes arrive and fragmented MP4 comes out (whether or not
+    /// `--fragmented` is given: stdout cannot be rewound for faststart); other files as
+    /// they are. Returns the
+    /// SHA-256 of what was fetched and of what was written (the same without remuxing).
+    async fn to_stdout(&self, job: &Job) -> Result<Streamed, String> {
         let start = Instant::now();
         let mut out = tokio::io::stdout();
         let parts = plan(job.media.size, 0, job.media.size.saturating_sub(1));
         let mut w = Writer(&mut out);
-        let mut tee = Tee {
-            inner: &mut w,
-            hash: self.report.hash.then(Sha256::new),
-            bar: None,
-            total: None,
+        let hash = || self.report.hash.then(Sha256::new);
+        let (fetched, written) = if self.remux.is_some() && remuxable(&job.media) {
+            if is_quicktime(&job.media) {
+                return Err(format!(
+                    "--remux -o - streams Matroska/WebM only; {} is QuickTime, whose index \
+                     comes first: use -o FILE",
+                    job.media.file_name
+                ));
+            }
+            let mut mp4 = RemuxStream::new(&mut w, hash());
+            let mut tee = Tee {
+                inner: &mut mp4,
+                hash: hash(),
+                bar: None,
+                total: None,
+            };
+            fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
+                .await
+                .map_err(|e| e.to_string())?;
+            let fetched = tee.hash.map(|h| hex(&h.finalize()));
+            let written = mp4.finish().await.map_err(|e| format!("remux: {e}"))?;
+            (fetched, written)
+        } else {
+            let mut tee = Tee {
+                inner: &mut w,
+                hash: hash(),
+                bar: None,
+                total: None,
+            };
+            fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
+                .await
+                .map_err(|e| e.to_string())?;
+            let digest = tee.hash.map(|h| hex(&h.finalize()));
+            (digest.clone(), digest)
         };
-        fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
-            .await
-            .map_err(|e| e.to_string())?;
-        let digest = tee.hash.map(|h| hex(&h.finalize()));
         tokio::io::AsyncWriteExt::flush(&mut out)
             .await
             .map_err(|e| format!("stdout: {e}"))?;
-        Ok((digest, start.elapsed().as_secs_f64()))
+        Ok(Streamed {
+            fetched,
+            written,
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     /// Runs one job; prints its JSON line; `None` when it failed (error printed).
     async fn job(&self, job: &Job, out: &Output, path: Option<PathBuf>) -> Option<Done> {
         let r = match (out, &path) {
-            (Output::Stdout, _) => self.to_stdout(job).await.map(|(h, t)| Done {
+            (Output::Stdout, _) => self.to_stdout(job).await.map(|s| Done {
                 path: "-".into(),
                 size: job.media.size,
-                fetched_sha256: h.clone(),
-                sha256: h,
-                download_seconds: t,
+                fetched_sha256: s.fetched,
+                sha256: s.written,
+                download_seconds: s.seconds,
                 remux_seconds: 0.0,
             }),
             (_, Some(p)) => self.to_file(job, p).await,
@@ -501,6 +537,86 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// What [`Run::to_stdout`] did.
+struct Streamed {
+    /// SHA-256 of the document's bytes (with the `hash` report).
+    fetched: Option<String>,
+    /// SHA-256 of what went to stdout: the MP4 when remuxed, else the document again.
+    written: Option<String>,
+    seconds: f64,
+}
+
+/// `--remux -o -`: the document's Matroska/WebM bytes go into the remuxer as they arrive, and
+/// the fragmented MP4 it makes goes on to `inner` at once (nothing is held back but what the
+/// remuxer needs to finish a fragment).
+struct RemuxStream<'a, S> {
+    inner: &'a mut S,
+    remuxer: MkvToFmp4,
+    hash: Option<Sha256>,
+    written: u64,
+    /// The first bytes, until they show the EBML magic.
+    head: Vec<u8>,
+}
+
+/// The EBML magic every Matroska/WebM file starts with.
+const EBML_MAGIC: [u8; 4] = [0x1a, 0x45, 0xdf, 0xa3];
+
+impl<'a, S: PartSink> RemuxStream<'a, S> {
+    fn new(inner: &'a mut S, hash: Option<Sha256>) -> Self {
+        RemuxStream {
+            inner,
+            remuxer: MkvToFmp4::new(FragmentOptions::default()),
+            hash,
+            written: 0,
+            head: Vec::with_capacity(EBML_MAGIC.len()),
+        }
+    }
+
+    /// Passes on what the remuxer has made so far.
+    async fn drain(&mut self) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        self.remuxer.take_output(&mut out);
+        if out.is_empty() {
+            return Ok(());
+        }
+        if let Some(h) = &mut self.hash {
+            h.update(&out);
+        }
+        let at = self.written;
+        self.written += out.len() as u64;
+        self.inner.put(at, Bytes::from(out)).await
+    }
+
+    /// The input has ended: the last fragment, and the SHA-256 of the whole MP4.
+    async fn finish(mut self) -> Result<Option<String>, String> {
+        self.remuxer.finish().map_err(|e| e.to_string())?;
+        self.drain().await.map_err(|e| format!("stdout: {e}"))?;
+        Ok(self.hash.map(|h| hex(&h.finalize())))
+    }
+}
+
+impl<S: PartSink> PartSink for RemuxStream<'_, S> {
+    async fn put(&mut self, _offset: u64, bytes: Bytes) -> std::io::Result<()> {
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+        if self.head.len() < EBML_MAGIC.len() {
+            let take = (EBML_MAGIC.len() - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            if !EBML_MAGIC.starts_with(&self.head) {
+                return Err(invalid("remux: not Matroska/WebM (no EBML header)".into()));
+            }
+        }
+        self.remuxer
+            .push(&bytes)
+            .map_err(|e| invalid(format!("remux: {e}")))?;
+        self.drain().await
+    }
+}
+
+/// QuickTime input: `--remux -o -` cannot stream it (its remux reads the index first).
+fn is_quicktime(media: &Media) -> bool {
+    media.mime_type == "video/quicktime" || media.file_name.to_ascii_lowercase().ends_with(".mov")
 }
 
 /// Whether `--remux` turns this file into an MP4 (Matroska, WebM, QuickTime).
@@ -602,9 +718,6 @@ pub(super) struct Targets {
 impl Targets {
     /// The links (with `--from-file`'s), `--range` and `-o`, checked.
     pub(super) fn of(args: &Args) -> Result<Targets, CliError> {
-        if args.remux && args.output.as_os_str() == "-" {
-            return Err(CliError::not_implemented("download --remux -o -"));
-        }
         let mut texts = args.links.clone();
         if let Some(f) = &args.from_file {
             texts.extend(links_from_file(f)?);

@@ -220,19 +220,37 @@ pub fn tgmux_in(args: &[&str], data_home: &Path) -> Output {
 }
 
 /// Waits for a tgmux run; one that does not end within 60 s is killed and fails the test.
+/// Its stdout and stderr are read while it runs, so a run that writes more than a pipe holds
+/// does not stall on a full pipe.
 pub fn wait_or_fail(mut child: Child, args: &[&str]) -> Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut v);
+            }
+            v
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("tgmux {args:?} hung: {err}");
+            let _ = child.wait();
+            let err = stderr.join().unwrap();
+            panic!("tgmux {args:?} hung: {}", String::from_utf8_lossy(&err));
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
