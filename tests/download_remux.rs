@@ -14,24 +14,7 @@ fn mkv_documents_become_the_mp4_tgmux_remux_makes() {
     let Some(work) = Work::new("download-remux", &["ffmpeg", "ffprobe"]) else {
         return;
     };
-    let mkv = work.ffmpeg(
-        "in.mkv",
-        &[
-            LAVFI_VIDEO,
-            LAVFI_SINE_48K,
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
+    let mkv = h264_aac_mkv(&work);
     let data = std::fs::read(&mkv).unwrap();
     let dc = localdc_util::start_with_files(
         "download-remux",
@@ -83,24 +66,7 @@ fn remux_to_stdout_streams_the_fragmented_mp4() {
     let Some(work) = Work::new("download-remux-stdout", &["ffmpeg", "ffprobe"]) else {
         return;
     };
-    let mkv = work.ffmpeg(
-        "in.mkv",
-        &[
-            LAVFI_VIDEO,
-            LAVFI_SINE_48K,
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
+    let mkv = h264_aac_mkv(&work);
     let data = std::fs::read(&mkv).unwrap();
     let dc = localdc_util::start_with_files(
         "download-remux-stdout",
@@ -160,4 +126,26 @@ fn remux_to_stdout_streams_the_fragmented_mp4() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("streams Matroska/WebM only"), "{err}");
+}
+
+/// A 3 s H.264 + AAC Matroska file made by ffmpeg.
+fn h264_aac_mkv(work: &Work) -> std::path::PathBuf {
+    work.ffmpeg(
+        "in.mkv",
+        &[
+            LAVFI_VIDEO,
+            LAVFI_SINE_48K,
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    )
 }

@@ -439,17 +439,36 @@ impl Run<'_> {
         })
     }
 
+    /// Fetches `parts` of the job into `sink` in order; the SHA-256 of the bytes (with the
+    /// `hash` report).
+    async fn fetch_hashed<S: PartSink>(
+        &self,
+        job: &Job,
+        parts: Vec<crate::download::plan::PartSpec>,
+        sink: &mut S,
+    ) -> Result<Option<String>, String> {
+        let mut tee = Tee {
+            inner: sink,
+            hash: self.report.hash.then(Sha256::new),
+            bar: None,
+            total: None,
+        };
+        fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(tee.hash.map(|h| hex(&h.finalize())))
+    }
+
     /// Streams one job to stdout in order; with `--remux` a Matroska/WebM document goes
     /// through the remuxer as its bytes arrive and fragmented MP4 comes out (whether or not
     /// `--fragmented` is given: stdout cannot be rewound for faststart); other files as
-    /// they are. Returns the
-    /// SHA-256 of what was fetched and of what was written (the same without remuxing).
+    /// they are. Returns the SHA-256 of what was fetched and of what was written (the same
+    /// without remuxing).
     async fn to_stdout(&self, job: &Job) -> Result<Streamed, String> {
         let start = Instant::now();
         let mut out = tokio::io::stdout();
         let parts = plan(job.media.size, 0, job.media.size.saturating_sub(1));
         let mut w = Writer(&mut out);
-        let hash = || self.report.hash.then(Sha256::new);
         let (fetched, written) = if self.remux.is_some() && remuxable(&job.media) {
             if is_quicktime(&job.media) {
                 return Err(format!(
@@ -458,30 +477,12 @@ impl Run<'_> {
                     job.media.file_name
                 ));
             }
-            let mut mp4 = RemuxStream::new(&mut w, hash());
-            let mut tee = Tee {
-                inner: &mut mp4,
-                hash: hash(),
-                bar: None,
-                total: None,
-            };
-            fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
-                .await
-                .map_err(|e| e.to_string())?;
-            let fetched = tee.hash.map(|h| hex(&h.finalize()));
+            let mut mp4 = RemuxStream::new(&mut w, self.report.hash.then(Sha256::new));
+            let fetched = self.fetch_hashed(job, parts, &mut mp4).await?;
             let written = mp4.finish().await.map_err(|e| format!("remux: {e}"))?;
             (fetched, written)
         } else {
-            let mut tee = Tee {
-                inner: &mut w,
-                hash: hash(),
-                bar: None,
-                total: None,
-            };
-            fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
-                .await
-                .map_err(|e| e.to_string())?;
-            let digest = tee.hash.map(|h| hex(&h.finalize()));
+            let digest = self.fetch_hashed(job, parts, &mut w).await?;
             (digest.clone(), digest)
         };
         tokio::io::AsyncWriteExt::flush(&mut out)
