@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod scale;
 pub mod serve;
 pub mod store;
+mod text;
 
 /// Cryptography and the sans-IO MTProto core: the `tgmux-proto` crate.
 pub use tgmux_proto::{crypto, mtproto};

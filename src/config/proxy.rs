@@ -93,8 +93,9 @@ impl fmt::Display for ProxyLinkError {
 
 impl std::error::Error for ProxyLinkError {}
 
+/// A [`ProxyLinkError`]; control characters of quoted input are escaped (one line).
 pub(crate) fn bad(msg: impl Into<String>) -> ProxyLinkError {
-    ProxyLinkError(msg.into())
+    ProxyLinkError(crate::text::one_line(msg.into()))
 }
 
 impl MtProxy {
@@ -299,6 +300,18 @@ mod tests {
         for (link, want) in cases {
             let e = MtProxy::parse(&link).unwrap_err().to_string();
             assert!(e.contains(want) && !e.contains('\n'), "{link}: {e}");
+        }
+    }
+
+    #[test]
+    fn errors_quoting_the_input_stay_one_line() {
+        for link in [
+            "tg://pro\nxy?server=h",
+            "socks5://h\n:1",
+            "http://a\r\nb:1/x",
+        ] {
+            let e = Proxy::parse(link).unwrap_err().to_string();
+            assert!(!e.contains('\n') && !e.contains('\r'), "{e}");
         }
     }
 

@@ -187,6 +187,12 @@ fn tunnel(
     if host.is_empty() {
         return Err(bad("the proxy has no host"));
     }
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+    {
+        return Err(bad(format!("`{host}` is not a host name or IP address")));
+    }
     if let Some(c) = &credentials {
         // RFC 1929 carries each in one length byte.
         if kind == TunnelKind::Socks5 && (c.user.len() > 255 || c.password.len() > 255) {
@@ -251,6 +257,7 @@ mod tests {
             ("socks5://:1080", "no host"),
             ("socks5://:pw@h:1", "empty user name"),
             ("tg://socks?port=1", "no server="),
+            ("socks5://h st:1", "not a host name"),
         ] {
             let e = Tunnel::parse(link).unwrap().unwrap_err().to_string();
             assert!(e.contains(want) && !e.contains('\n'), "{link}: {e}");

@@ -68,22 +68,9 @@ impl std::error::Error for LinkError {}
 /// A [`LinkError`]; control characters of the text quoted in `reason` (a newline in a pasted
 /// link) are written as escapes, so the message stays one line.
 fn bad(reason: impl Into<String>) -> LinkError {
-    let reason: String = reason.into();
-    let reason = if reason.chars().any(char::is_control) {
-        reason
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        reason
-    };
-    LinkError { reason }
+    LinkError {
+        reason: crate::text::one_line(reason.into()),
+    }
 }
 
 /// Longest text looked at (links are short; this bounds work on garbage).
