@@ -163,11 +163,11 @@ impl MtProxy {
                     rest.len()
                 )))
             }
-            _ => {
+            [] => return Err(bad("the secret is empty (expected 16 bytes, or dd + 16)")),
+            [first, ..] => {
                 return Err(bad(format!(
-                    "unknown secret kind: {} bytes starting with {:02x} (expected 16 bytes, dd + 16, or ee + 16 + domain)",
+                    "unknown secret kind: {} bytes starting with {first:02x} (expected 16 bytes, dd + 16, or ee + 16 + domain)",
                     bytes.len(),
-                    bytes[0]
                 )))
             }
         }
@@ -290,6 +290,11 @@ mod tests {
             (
                 "tg://proxy?server=h&port=1&secret=0011".to_string(),
                 "unknown secret kind",
+            ),
+            // Found by fuzz/proxy_url: base64 padding alone decodes to nothing.
+            (
+                "tg://proxy?server=h&port=1&secret====".to_string(),
+                "secret is empty",
             ),
             (
                 "https://example.com/?server=h&port=1&secret=".to_string() + HEX,
