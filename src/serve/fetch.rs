@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::body::BodySink;
+use super::body::{BodySink, Item};
 use super::metrics::Metrics;
 use super::range::ByteRange;
 use super::source::{Source, SourceError};
@@ -57,4 +57,32 @@ pub(crate) async fn read<S: Source>(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Bytes `range` of `doc` in memory (for the remuxer's index and segments), read like
+/// [`read`].
+pub(crate) async fn read_to_vec<S: Source>(
+    source: &S,
+    doc: &S::Handle,
+    range: ByteRange,
+    flood: &FloodPolicy,
+) -> Result<Vec<u8>, SourceError> {
+    let (mut sink, mut rx) = BodySink::channel();
+    let read = async move {
+        let r = read(source, doc, range, &mut sink, flood).await;
+        drop(sink);
+        r
+    };
+    let collect = async {
+        let len = usize::try_from(range.end - range.start + 1).unwrap_or(0);
+        let mut out = Vec::with_capacity(len);
+        while let Some(item) = rx.recv().await {
+            if let Item::Data(b) = item {
+                out.extend_from_slice(&b);
+            }
+        }
+        out
+    };
+    let (read, out) = tokio::join!(read, collect);
+    read.map(|()| out)
 }

@@ -15,6 +15,7 @@ pub mod dir;
 mod fetch;
 pub mod fmp4;
 pub mod headers;
+mod hls;
 pub mod metrics;
 mod original;
 pub mod range;

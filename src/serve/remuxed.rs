@@ -1,18 +1,14 @@
-//! The remuxed routes: `.mp4` (Matroska → fragmented MP4 while it downloads), HLS
-//! (`index.m3u8`, `init.mp4`, `seg-<k>.m4s`), `subs-<track>.vtt` and `/info`.
+//! The remuxed routes that read a document in order: `.mp4` (Matroska → fragmented MP4
+//! while it downloads) and `subs-<track>.vtt`; `/info`. HLS reads by byte range instead
+//! ([`super::hls`]).
 //!
-//! `.mp4` is the final design: the document streams through `remux::transformer::MkvToFmp4`
-//! in order, and the head leaves with the init segment. HLS, subtitles and `/info` use an
-//! interim plan until the remuxer's key-frame index and media summary land: the whole
-//! document is remuxed once (through the same transformer), kept in memory (documents up to
-//! [`MAX_WHOLE_REMUX`], the last [`MAX_PLANS`] of them), and cut at fragments that start on a
-//! key frame into segments of at least [`TARGET_SEGMENT`] seconds; subtitles come from its
-//! tx3g text tracks. The routes, playlist and player stay when the index replaces the plan
-//! (segments then fetched by byte range of the input).
+//! `.mp4` streams the document through `remux::transformer::MkvToFmp4` and the head leaves
+//! with the init segment. Subtitles still use an interim plan: the whole document remuxed
+//! once through the same transformer and kept in memory (documents up to
+//! [`MAX_WHOLE_REMUX`], the last [`MAX_PLANS`] of them); its tx3g text tracks become WebVTT.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -24,12 +20,12 @@ use super::body::{Body, BodySink, Failure, Item};
 use super::fetch::{self, FloodPolicy};
 use super::fmp4::{self, Kind, Layout};
 use super::headers::etag;
+use super::hls;
 use super::original::{self, Content, Representation};
 use super::range::ByteRange;
 use super::route::Link;
 use super::server::{text, value, Req, Server};
 use super::source::{Resolved, Source, SourceError};
-use super::watch::credential_query;
 use crate::remux::mp4::FragmentOptions;
 use crate::remux::transformer::MkvToFmp4;
 use crate::remux::RemuxError;
@@ -38,8 +34,6 @@ use crate::remux::RemuxError;
 pub(crate) const MAX_WHOLE_REMUX: u64 = 512 * 1024 * 1024;
 /// Plans kept at once (least recently used goes first).
 pub(crate) const MAX_PLANS: usize = 2;
-/// HLS segments are cut at the first key-frame fragment after this many seconds.
-pub(crate) const TARGET_SEGMENT: f64 = 4.0;
 
 /// The EBML magic every Matroska/WebM file starts with.
 const EBML_MAGIC: [u8; 4] = [0x1a, 0x45, 0xdf, 0xa3];
@@ -74,7 +68,7 @@ impl Output for Vec<u8> {
     }
 }
 
-fn remux_failure(e: RemuxError) -> Failure {
+pub(crate) fn remux_failure(e: RemuxError) -> Failure {
     Failure::Remux {
         unsupported: matches!(e, RemuxError::NoTracks { .. }),
         message: format!("cannot remux: {e}"),
@@ -204,77 +198,45 @@ pub(crate) async fn mp4<S: Source>(
     }
 }
 
-/// One HLS segment of a plan.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Segment {
-    /// Its bytes in the remuxed file.
-    pub(crate) bytes: Range<usize>,
-    /// Presentation time of its first key frame, seconds.
-    pub(crate) start: f64,
-    pub(crate) duration: f64,
-}
-
-/// A document remuxed whole (the interim HLS plan).
+/// A document remuxed whole (the interim plan behind subtitles).
 #[derive(Debug)]
 pub(crate) struct Plan {
     bytes: Bytes,
     layout: Layout,
-    segments: Vec<Segment>,
-    /// End of the media, seconds.
-    duration: f64,
 }
 
-/// Cuts `layout` into segments: a new one at each fragment whose lead track (the first video
-/// track, else the first audio track) starts on a sync sample, once the current one has
-/// reached [`TARGET_SEGMENT`]. Returns the segments and the end time of the media.
-pub(crate) fn cut(layout: &Layout) -> (Vec<Segment>, f64) {
-    let lead = layout
-        .tracks
-        .iter()
-        .find(|t| t.kind == Kind::Video)
-        .or_else(|| layout.tracks.iter().find(|t| t.kind == Kind::Audio));
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut end = 0.0f64;
-    for f in &layout.fragments {
-        let run = lead.and_then(|t| f.runs.iter().find(|r| r.track == t.id).map(|r| (t, r)));
-        let (start, sync) = match run {
-            Some((t, r)) => {
-                let ts = f64::from(t.timescale);
-                let start = (r.start as f64 + r.first_cto as f64) / ts;
-                end = end.max(start + r.duration as f64 / ts);
-                (start, r.first_sync)
-            }
-            None => (end, false),
-        };
-        match segments.last_mut() {
-            Some(last) if !(sync && start - last.start >= TARGET_SEGMENT) => {
-                last.bytes.end = f.bytes.end;
-            }
-            _ => segments.push(Segment {
-                bytes: f.bytes.clone(),
-                start,
-                duration: 0.0,
-            }),
+/// Something made once per document; concurrent requests wait on the same cell.
+pub(crate) type Cell<T> = Arc<OnceCell<Arc<T>>>;
+
+/// A document's key: (document id, size).
+type DocKey = (u64, u64);
+
+/// The cells of the most recently used documents, oldest first.
+#[derive(Debug)]
+pub(crate) struct Recent<T> {
+    capacity: usize,
+    cells: Mutex<VecDeque<(DocKey, Cell<T>)>>,
+}
+
+/// The plans of recently used documents.
+pub(crate) type Plans = Recent<Plan>;
+
+/// The new cache of plans.
+pub(crate) fn plans() -> Plans {
+    Recent::new(MAX_PLANS)
+}
+
+impl<T> Recent<T> {
+    /// Keeps at most `capacity` cells.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Recent {
+            capacity,
+            cells: Mutex::new(VecDeque::new()),
         }
     }
-    for i in 0..segments.len() {
-        let next = segments.get(i + 1).map_or(end, |s| s.start);
-        segments[i].duration = (next - segments[i].start).max(0.0);
-    }
-    (segments, end)
-}
 
-/// A plan being made or made; concurrent requests wait on the same cell.
-type PlanCell = Arc<OnceCell<Arc<Plan>>>;
-
-/// The plans of recently used documents, by (document id, size).
-#[derive(Debug, Default)]
-pub(crate) struct Plans {
-    cells: Mutex<VecDeque<((u64, u64), PlanCell)>>,
-}
-
-impl Plans {
-    fn cell(&self, key: (u64, u64)) -> PlanCell {
+    /// The cell of `key`, now the most recently used; a new one if there was none.
+    pub(crate) fn cell(&self, key: DocKey) -> Cell<T> {
         let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = cells.iter().position(|(k, _)| *k == key) {
             let entry = cells.remove(i).expect("found");
@@ -284,7 +246,7 @@ impl Plans {
         }
         let cell = Arc::new(OnceCell::new());
         cells.push_back((key, cell.clone()));
-        while cells.len() > MAX_PLANS {
+        while cells.len() > self.capacity {
             cells.pop_front();
         }
         cell
@@ -307,7 +269,7 @@ async fn build<S: Source>(
     if doc.info.size > MAX_WHOLE_REMUX {
         return Err(text(
             StatusCode::NOT_IMPLEMENTED,
-            "HLS of documents over 512 MiB waits for the remuxer's key-frame index",
+            "subtitles of documents over 512 MiB are not extracted yet",
         ));
     }
     // The build downloads the document: it takes a stream slot while it runs.
@@ -321,84 +283,12 @@ async fn build<S: Source>(
         server.metrics.error(super::metrics::ErrorKind::Internal);
         text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
     })?;
-    let (segments, duration) = cut(&layout);
-    Ok(Arc::new(Plan {
-        bytes,
-        layout,
-        segments,
-        duration,
-    }))
+    Ok(Arc::new(Plan { bytes, layout }))
 }
 
 /// Suffix of the ETags of remuxed parts: they change when the remuxer does.
-fn variant(part: &str) -> String {
+pub(crate) fn variant(part: &str) -> String {
     format!("fmp4-{}-{part}", env!("CARGO_PKG_VERSION"))
-}
-
-/// `index.m3u8`: an HLS VOD media playlist of fMP4 segments (version 7: EXT-X-MAP), each URI
-/// carrying the request's credentials.
-pub(crate) async fn playlist<S: Source>(
-    server: &Server<S>,
-    doc: Arc<Resolved<S::Handle>>,
-    req: &Req<'_>,
-) -> Response<Body> {
-    let plan = match plan(server, &doc).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let q = credential_query(req.query);
-    let target = plan
-        .segments
-        .iter()
-        .map(|s| s.duration.ceil() as u64)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut m = format!(
-        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n\
-         #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4{q}\"\n"
-    );
-    for (k, s) in plan.segments.iter().enumerate() {
-        let _ = write!(m, "#EXTINF:{:.3},\nseg-{k}.m4s{q}\n", s.duration);
-    }
-    m.push_str("#EXT-X-ENDLIST\n");
-    let mut r = Response::new(Body::full(m));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.apple.mpegurl"),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    r
-}
-
-/// `init.mp4` (`segment: None`) or `seg-<k>.m4s`, with ranges and conditionals.
-pub(crate) async fn part<S: Source>(
-    server: &Server<S>,
-    doc: Arc<Resolved<S::Handle>>,
-    segment: Option<u32>,
-    req: &Req<'_>,
-) -> Response<Body> {
-    let plan = match plan(server, &doc).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (bytes, name, mime) = match segment {
-        None => (0..plan.layout.init_end, "init".to_string(), "video/mp4"),
-        Some(k) => match plan.segments.get(k as usize) {
-            Some(s) => (s.bytes.clone(), format!("seg-{k}"), "video/iso.segment"),
-            None => return text(StatusCode::NOT_FOUND, "no such segment"),
-        },
-    };
-    let bytes = plan.bytes.slice(bytes);
-    let rep = Representation {
-        size: bytes.len() as u64,
-        etag: etag(doc.info.id, doc.info.size, &variant(&name)),
-        last_modified: doc.info.modified,
-        mime,
-        disposition: None,
-    };
-    original::ranged(server, &rep, Content::Memory(bytes), req).await
 }
 
 /// `subs-<track>.vtt`: text track `track` (its MP4 track id, as `/info` lists it) as WebVTT.
@@ -484,8 +374,8 @@ fn vtt_time(secs: f64) -> String {
     )
 }
 
-/// `/info`: name, size, mime, and for Matroska documents (remuxed through the plan)
-/// duration, tracks and the MSE codecs string.
+/// `/info`: name, size, mime, and for Matroska documents (from the HLS index) duration,
+/// tracks, the MSE codecs string and the segment count.
 pub(crate) async fn info<S: Source>(
     server: &Server<S>,
     link: &Link,
@@ -499,23 +389,23 @@ pub(crate) async fn info<S: Source>(
         i.size,
         json(super::headers::safe_mime(&i.mime))
     );
-    let plan = if looks_matroska(&i.mime, i.file_name.as_deref()) {
-        match plan(server, &doc).await {
-            Ok(p) => Some(p),
+    let hls = if looks_matroska(&i.mime, i.file_name.as_deref()) {
+        match hls::index(server, &doc).await {
+            Ok(h) => Some(h),
             Err(r) => return r,
         }
     } else {
         None
     };
-    match plan {
-        Some(p) => {
+    match hls {
+        Some(h) => {
             let kinds = |k: Kind| match k {
                 Kind::Video => "video",
                 Kind::Audio => "audio",
                 Kind::Text => "subtitle",
                 Kind::Other => "other",
             };
-            let tracks: Vec<String> = p
+            let tracks: Vec<String> = h
                 .layout
                 .tracks
                 .iter()
@@ -529,7 +419,7 @@ pub(crate) async fn info<S: Source>(
                     )
                 })
                 .collect();
-            let codecs: Vec<&str> = p
+            let codecs: Vec<&str> = h
                 .layout
                 .tracks
                 .iter()
@@ -539,10 +429,10 @@ pub(crate) async fn info<S: Source>(
             let _ = write!(
                 j,
                 ",\"duration\":{:.3},\"tracks\":[{}],\"codecs\":{},\"hls\":true,\"segments\":{}}}",
-                p.duration,
+                h.duration(),
                 tracks.join(","),
                 json(&codecs.join(",")),
-                p.segments.len()
+                h.index.segments().len()
             );
         }
         None => j.push_str(",\"duration\":null,\"tracks\":[],\"codecs\":null,\"hls\":false}"),
@@ -590,7 +480,7 @@ mod tests {
 
     #[test]
     fn plans_keep_the_most_recent() {
-        let p = Plans::default();
+        let p = Recent::<()>::new(2);
         let a = p.cell((1, 1));
         let _b = p.cell((2, 2));
         assert!(Arc::ptr_eq(&a, &p.cell((1, 1))));

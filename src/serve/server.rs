@@ -14,7 +14,7 @@ use super::fetch::FloodPolicy;
 use super::metrics::{ErrorKind, Metrics};
 use super::route::{self, Link, Query, Resource, Route};
 use super::source::{Resolved, Source, SourceError};
-use super::{original, remuxed, watch};
+use super::{hls, original, remuxed, watch};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -58,6 +58,7 @@ pub struct Server<S: Source> {
     pub(crate) metrics: Arc<Metrics>,
     streams: Arc<Semaphore>,
     pub(crate) plans: remuxed::Plans,
+    pub(crate) indexes: hls::Indexes,
 }
 
 /// What one request asked for, as the route handlers need it.
@@ -76,7 +77,8 @@ impl<S: Source> Server<S> {
             source,
             metrics,
             streams,
-            plans: remuxed::Plans::default(),
+            plans: remuxed::plans(),
+            indexes: hls::indexes(),
         })
     }
 
@@ -166,9 +168,9 @@ impl<S: Source> Server<S> {
             Resource::Original => original::respond(self, link, doc, r).await,
             Resource::M3u => watch::m3u(r.headers, link, &doc.info, r.query),
             Resource::Mp4 => remuxed::mp4(self, link, doc, r).await,
-            Resource::Playlist => remuxed::playlist(self, doc, r).await,
-            Resource::Init => remuxed::part(self, doc, None, r).await,
-            Resource::Segment(k) => remuxed::part(self, doc, Some(k), r).await,
+            Resource::Playlist => hls::playlist(self, doc, r).await,
+            Resource::Init => hls::part(self, doc, None, r).await,
+            Resource::Segment(k) => hls::part(self, doc, Some(k), r).await,
             Resource::Subtitles(n) => remuxed::subtitles(self, doc, n, r).await,
             Resource::Info => remuxed::info(self, link, doc).await,
         }
