@@ -785,7 +785,9 @@ async fn drive(
             Err(Ended::HandlesGone) => break InvokeError::Closed,
             Err(Ended::Error(e)) if is_reconnectable(&e) && opts.reconnect_attempts > 0 => {
                 match reopen(&mut d, &opts, &mut failures).await {
-                    Ok(new_io) => {
+                    Ok(mut new_io) => {
+                        // The new connection's buffer replaces the old one: one per connection.
+                        rbuf = std::mem::take(&mut new_io.rbuf);
                         io = new_io;
                         inner.reconnects.fetch_add(1, Ordering::Relaxed);
                     }
