@@ -310,6 +310,7 @@ async fn demo(
         progress: !g.json && !g.quiet,
         verbose: g.verbose > 0,
         skipped: false,
+        limit_rate: g.limit_rate,
     };
     let video = fetch(VIDEO_LINK, true, &downloads, &report, &pool, work).await?;
     let counted = count_packets(&video.path);

@@ -299,6 +299,8 @@ pub(super) struct Report {
     pub verbose: bool,
     /// Print the "skipped" line.
     pub skipped: bool,
+    /// `--limit-rate`: bytes per second for all the files together.
+    pub limit_rate: Option<u64>,
 }
 
 impl Report {
@@ -310,6 +312,7 @@ impl Report {
             progress: !g.quiet,
             verbose: g.verbose > 0,
             skipped: !g.quiet,
+            limit_rate: g.limit_rate,
         }
     }
 }
@@ -943,6 +946,9 @@ pub(super) async fn download(
             opts: Options {
                 window: args.window.max(1),
                 connections: args.connections.max(1),
+                limit_rate: report
+                    .limit_rate
+                    .map(|r| Arc::new(crate::scale::rate::BandwidthLimiter::new(r))),
                 ..Options::default()
             },
             record: tokio::sync::Mutex::new(record),

@@ -31,7 +31,8 @@ pub struct Args {
     #[arg(long, value_name = "PW")]
     pub password: Option<String>,
     /// Faults: drop=P, stall=P, flood=P:S, premium-flood=P:S, salt=P, delay=MS, migrate,
-    /// expire-refs=SECS, reupload=P (comma-separated).
+    /// expire-refs=SECS, reupload=P, rate=R (getFile calls per second per account per DC)
+    /// (comma-separated).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
     /// Run a CDN DC (id 201, on PORT+N, its own RSA key) and redirect documents over 1 MiB

@@ -89,6 +89,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+fn parse_limit_rate(text: &str) -> Result<u64, String> {
+    crate::scale::rate::parse_rate(text).map_err(|e| e.to_string())
+}
+
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Globals {
@@ -137,6 +141,10 @@ pub struct Globals {
         hide_env_values = true
     )]
     pub proxy: Option<String>,
+
+    /// Global bandwidth cap for downloads, bytes per second: 500K, 20M, 1.5G (powers of 1024).
+    #[arg(long, global = true, value_name = "RATE", value_parser = parse_limit_rate)]
+    pub limit_rate: Option<u64>,
 
     /// Telegram api_id (or TGMUX_API_ID, or the config file).
     #[arg(long, global = true, env = "TGMUX_API_ID", value_name = "ID")]

@@ -30,6 +30,8 @@ pub struct Options {
     pub stall_min: Duration,
     /// Longest flood wait accepted.
     pub max_flood_wait: Duration,
+    /// `--limit-rate`: every part's bytes are taken from this shared budget before it is asked.
+    pub limit_rate: Option<Arc<crate::scale::rate::BandwidthLimiter>>,
 }
 
 /// Default W: see docs/download.md for the measurement.
@@ -45,6 +47,7 @@ impl Default for Options {
             connections: DEFAULT_CONNECTIONS,
             stall_min: DEFAULT_STALL_MIN,
             max_flood_wait: Duration::from_secs(60),
+            limit_rate: None,
         }
     }
 }
@@ -207,7 +210,13 @@ pub async fn fetch<S: PartSink>(
                 Action::Send(req) => {
                     report.requests += 1;
                     let s = shared.clone();
-                    tasks.spawn(async move { Outcome::Part(req.id, fetch_part(&s, req).await) });
+                    let limit = opts.limit_rate.clone();
+                    tasks.spawn(async move {
+                        if let Some(l) = limit {
+                            l.acquire(req.part.limit as usize).await;
+                        }
+                        Outcome::Part(req.id, fetch_part(&s, req).await)
+                    });
                 }
                 Action::Release(bytes) => {
                     let len = bytes.len() as u64;

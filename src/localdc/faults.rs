@@ -12,6 +12,7 @@
 //! | `delay=MS` | wait MS milliseconds before every answer |
 //! | `migrate` | documents are announced on the DC that was asked (so `upload.getFile` there gets `FILE_MIGRATE_X`), and user logins on the wrong DC get `PHONE_MIGRATE_X` |
 //! | `expire-refs=SECS` | file references change every SECS seconds; older ones get `FILE_REFERENCE_EXPIRED` |
+//! | `rate=R` | each account may make R `upload.getFile` calls per second on each DC (burst R); beyond that 420 `FLOOD_WAIT_X`, X the seconds until its bucket has a token again (at least 1) |
 //! | `reupload=P` | with `--cdn`: an `upload.getCdnFile` of a document not yet re-uploaded answers `upload.cdnFileReuploadNeeded`; the document stays missing until `upload.reuploadCdnFile` (see [`super::cdn`]) |
 //!
 //! P is a probability in [0, 1]. Each connection draws its decisions from its own
@@ -43,6 +44,8 @@ pub struct FaultSpec {
     pub expire_refs: Option<u32>,
     /// Probability of `upload.cdnFileReuploadNeeded` on CDN requests.
     pub reupload: f64,
+    /// `upload.getFile` calls per second allowed per (account, DC).
+    pub rate: Option<f64>,
 }
 
 /// A `--faults` item that does not parse; its Display is one line naming the item.
@@ -129,9 +132,20 @@ impl FaultSpec {
                     f.expire_refs = Some(s as u32);
                 }
                 "reupload" => f.reupload = probability(item, need()?)?,
+                "rate" => {
+                    let v = need()?;
+                    match v.parse::<f64>() {
+                        Ok(r) if r.is_finite() && r > 0.0 && r <= 1e6 => f.rate = Some(r),
+                        _ => {
+                            return Err(FaultSpecError(format!(
+                                "`{item}`: `{v}` is not a rate in calls per second (0 < R <= 1000000)"
+                            )))
+                        }
+                    }
+                }
                 other => {
                     return Err(FaultSpecError(format!(
-                        "unknown fault `{other}` (known: drop, stall, flood, premium-flood, salt, delay, migrate, expire-refs, reupload)"
+                        "unknown fault `{other}` (known: drop, stall, flood, premium-flood, salt, delay, migrate, expire-refs, reupload, rate)"
                     )))
                 }
             }
@@ -216,7 +230,7 @@ mod tests {
 
     #[test]
     fn parse_every_item() {
-        let f = FaultSpec::parse("drop=0.1,stall=0.05,flood=0.2:3,premium-flood=1:7,salt=0.2,delay=15,migrate,expire-refs=30,reupload=0.5")
+        let f = FaultSpec::parse("drop=0.1,stall=0.05,flood=0.2:3,premium-flood=1:7,salt=0.2,delay=15,migrate,expire-refs=30,reupload=0.5,rate=5")
             .unwrap();
         assert_eq!(
             f,
@@ -229,7 +243,8 @@ mod tests {
                 delay_ms: 15,
                 migrate: true,
                 expire_refs: Some(30),
-                reupload: 0.5
+                reupload: 0.5,
+                rate: Some(5.0),
             }
         );
         assert_eq!(FaultSpec::parse("").unwrap(), FaultSpec::default());
@@ -257,6 +272,10 @@ mod tests {
             "salt=0.1,",
             ",",
             "premium-flood=:",
+            "rate=0",
+            "rate=-1",
+            "rate=x",
+            "rate",
         ] {
             let e = FaultSpec::parse(bad).unwrap_err();
             assert!(!e.0.is_empty() && !e.0.contains('\n'), "{bad}: {e}");

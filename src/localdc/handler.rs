@@ -38,6 +38,7 @@ use super::fileref::FileRefs;
 use super::media::Library;
 use super::objects::DcAddress;
 use super::stats::{Silent, Stats};
+use crate::scale::bucket::TokenBucket;
 
 pub(super) use auth::PasswordSetup;
 
@@ -110,6 +111,8 @@ pub struct World {
     srp: Mutex<HashMap<i64, (i64, SrpServer)>>,
     /// What was asked (`--stats-file`).
     stats: Stats,
+    /// `rate=R`: one `upload.getFile` bucket per (account, DC).
+    getfile_buckets: Mutex<HashMap<(i64, i32), TokenBucket>>,
 }
 
 fn serialize<T: Serializable>(v: &T) -> Result<Vec<u8>, ApiError> {
@@ -143,6 +146,7 @@ impl World {
             cdn: None,
             srp: Mutex::new(HashMap::new()),
             stats: Stats::default(),
+            getfile_buckets: Mutex::new(HashMap::new()),
         }
     }
 
@@ -229,6 +233,16 @@ impl World {
         self.stats.request(id, ctx.dc_id, account);
         let is_file = id == functions::upload::GetFile::CONSTRUCTOR_ID
             || id == functions::upload::GetCdnFile::CONSTRUCTOR_ID;
+        if id == functions::upload::GetFile::CONSTRUCTOR_ID {
+            if let Some(account) = account {
+                self.stats.get_file(account, ctx.dc_id);
+                if let Some(wait) = self.rate_limited(account, ctx.dc_id) {
+                    let message = format!("FLOOD_WAIT_{wait}");
+                    self.stats.error(&message);
+                    return Reply::Error(ApiError::new(420, message));
+                }
+            }
+        }
         let r = match ctx.faults.for_rpc(is_file) {
             RpcFault::Drop => {
                 self.stats.fault(Silent::Drop);
@@ -246,6 +260,24 @@ impl World {
             self.stats.error(&e.message);
         }
         r.into()
+    }
+
+    /// `rate=R`: takes a token of `account`'s bucket on `dc`; without one, the whole seconds
+    /// (at least 1) of the `FLOOD_WAIT_X` to answer.
+    fn rate_limited(&self, account: i64, dc: i32) -> Option<u64> {
+        let rate = self.faults.rate?;
+        let now = std::time::Instant::now();
+        let mut buckets = self
+            .getfile_buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets
+            .entry((account, dc))
+            .or_insert_with(|| TokenBucket::new(rate, rate.max(1.0), now));
+        match bucket.try_take(1.0, now) {
+            Ok(()) => None,
+            Err(wait) => Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+        }
     }
 
     /// The method table of the regular DCs.

@@ -5,7 +5,8 @@
 //! before login); every `rpc_error` by its message; the `drop` and `stall` faults by name; and
 //! every served file part by document (`upload.getFile` as `parts`/`bytes`,
 //! `upload.getCdnFile` as `cdn_parts`/`cdn_bytes`, empty parts past the end included). The
-//! document key is its path below the media directory. Counting happens before the answer is
+//! document key is its path below the media directory. `get_file` counts the `upload.getFile`
+//! requests each logged-in account sent to each DC (answered or refused by `rate=R`). Counting happens before the answer is
 //! sent, so a client that got its answers finds them counted in the next file written.
 //!
 //! ```json
@@ -14,7 +15,8 @@
 //!  "dcs": {"1": 8, "2": 4}, "accounts": {"123": 11, "none": 1},
 //!  "errors": {"FILE_MIGRATE_2": 1}, "faults": {"drop": 0, "stall": 0},
 //!  "documents": {"chan/2.mp4": {"id": 5301, "dc": 2, "size": 3158273,
-//!                "parts": 4, "bytes": 3158273, "cdn_parts": 0, "cdn_bytes": 0}}}
+//!                "parts": 4, "bytes": 3158273, "cdn_parts": 0, "cdn_bytes": 0}},
+//!  "get_file": {"123": {"2": 4}}}
 //! ```
 //!
 //! The driver rewrites the file every second and once more at exit, through a temporary file
@@ -48,6 +50,7 @@ struct Counts {
     drops: u64,
     stalls: u64,
     documents: BTreeMap<String, DocumentCounts>,
+    get_file: BTreeMap<i64, BTreeMap<i32, u64>>,
 }
 
 /// A fault that answered nothing, for [`Stats::fault`].
@@ -79,6 +82,17 @@ impl Stats {
         *c.methods.entry(name).or_default() += 1;
         *c.dcs.entry(dc).or_default() += 1;
         *c.accounts.entry(account).or_default() += 1;
+    }
+
+    /// One `upload.getFile` from `account` on DC `dc`.
+    pub(crate) fn get_file(&self, account: i64, dc: i32) {
+        *self
+            .lock()
+            .get_file
+            .entry(account)
+            .or_default()
+            .entry(dc)
+            .or_default() += 1;
     }
 
     /// One `rpc_error` answered with `message`.
@@ -151,6 +165,16 @@ impl Stats {
                 d.cdn_parts,
                 d.cdn_bytes
             );
+        }
+        out.push_str("}, \"get_file\": {");
+        for (i, (account, dcs)) in c.get_file.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(out, "{sep}\"{account}\": {{");
+            for (j, (dc, n)) in dcs.iter().enumerate() {
+                let sep = if j == 0 { "" } else { ", " };
+                let _ = write!(out, "{sep}\"{dc}\": {n}");
+            }
+            out.push('}');
         }
         out.push_str("}}\n");
         out
