@@ -138,6 +138,12 @@ pub struct Globals {
     )]
     pub proxy: Option<String>,
 
+    /// Shared state (resolved links, flood deadlines): redis://HOST:PORT/DB for several
+    /// instances, a file path for an embedded store, or `memory`; default: the file `store`
+    /// next to the session file.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
+
     /// Telegram api_id (or TGMUX_API_ID, or the config file).
     #[arg(long, global = true, env = "TGMUX_API_ID", value_name = "ID")]
     pub api_id: Option<i32>,
