@@ -10,7 +10,8 @@ use super::{CliError, Globals};
 use crate::config::ClientConfig;
 use crate::download::Rpc;
 use crate::net::{Pool, PoolConfig};
-use crate::resolve::{FileCache, Resolver};
+use crate::resolve::{FileCache, MetadataCache, Resolver, StoreCache};
+use crate::store::Store;
 
 /// What a command that reads Telegram media works with.
 pub(crate) struct Account {
@@ -20,7 +21,9 @@ pub(crate) struct Account {
     pub rpc: Arc<dyn Rpc>,
     /// Links resolved before, kept in `<data dir>/metadata-cache.json`.
     pub cache: Arc<FileCache>,
-    /// Links to media, through `cache`.
+    /// Shared state (`--store`): resolved links over `cache`, flood deadlines for the pool.
+    pub store: Store,
+    /// Links to media, through the store and `cache`.
     pub resolver: Resolver,
     /// The session file's directory (the cache, the record of downloads).
     pub data_dir: PathBuf,
@@ -48,28 +51,85 @@ pub(crate) fn open(g: &Globals, connections: usize) -> Result<Account, CliError>
             cfg.session_path.display()
         )));
     }
+    let store = open_store(g.store.as_deref(), &data_dir)?;
+    pc.store = Some(store.clone());
     let pool = Pool::open(pc).map_err(|e| super::ping::invoke_error(&e))?;
     if pool.logged_in().is_none() {
         return Err(CliError::new("not logged in: run `tgmux login`"));
     }
-    Account::over(pool, data_dir)
+    Account::with_store(pool, data_dir, store)
+}
+
+/// Opens the `--store` value (default: `store` in `data_dir`). Redis gets a runtime thread of
+/// its own, so its connection outlives the runtimes the commands start and stop.
+pub(crate) fn open_store(spec: Option<&str>, data_dir: &Path) -> Result<Store, CliError> {
+    let fail = |e: &dyn std::fmt::Display| CliError::new(e.to_string());
+    let Some(spec) = spec else {
+        return Store::open_file(&data_dir.join("store")).map_err(|e| fail(&e));
+    };
+    if !spec.contains("://") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| fail(&e))?;
+        return runtime.block_on(Store::open(spec)).map_err(|e| fail(&e));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spec = spec.to_string();
+    std::thread::Builder::new()
+        .name("tgmux-store".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let opened = Store::open(&spec).await.map_err(|e| e.to_string());
+                let ok = opened.is_ok();
+                let _ = tx.send(opened);
+                if ok {
+                    // The connection task lives on this runtime until the process ends.
+                    std::future::pending::<()>().await;
+                }
+            });
+        })
+        .map_err(|e| fail(&e))?;
+    match rx.recv() {
+        Ok(opened) => opened.map_err(|e| fail(&e)),
+        Err(_) => Err(CliError::new("--store: the store thread ended")),
+    }
 }
 
 impl Account {
     /// The resolver and cache over a pool that is already open and logged in, with the cache
     /// in `data_dir`.
     pub(crate) fn over(pool: Pool, data_dir: PathBuf) -> Result<Account, CliError> {
+        Account::with_store(pool, data_dir, Store::memory())
+    }
+
+    /// [`Account::over`] with resolved links also in `store`.
+    pub(crate) fn with_store(
+        pool: Pool,
+        data_dir: PathBuf,
+        store: Store,
+    ) -> Result<Account, CliError> {
         let rpc: Arc<dyn Rpc> = Arc::new(pool.clone());
-        let cache = Arc::new(FileCache::open(
-            &data_dir.join("metadata-cache.json"),
-            crate::resolve::cache::DEFAULT_TTL,
-        ));
+        let ttl = crate::resolve::cache::DEFAULT_TTL;
+        let cache = Arc::new(FileCache::open(&data_dir.join("metadata-cache.json"), ttl));
+        let inner: Arc<dyn MetadataCache> = cache.clone();
+        let layered = Arc::new(StoreCache::new(store.clone(), inner, ttl));
         let resolver =
-            Resolver::new(rpc.clone(), cache.clone()).map_err(|e| CliError::new(e.to_string()))?;
+            Resolver::new(rpc.clone(), layered).map_err(|e| CliError::new(e.to_string()))?;
         Ok(Account {
             pool,
             rpc,
             cache,
+            store,
             resolver,
             data_dir,
         })

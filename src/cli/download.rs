@@ -745,7 +745,10 @@ pub fn run(args: &Args, g: &Globals) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
-    let (_, failed) = runtime.block_on(download(args, &targets, &Report::of(g), &account))?;
+    let result = runtime.block_on(download(args, &targets, &Report::of(g), &account));
+    // Flood deadlines and resolutions learned are durable (or sent) before the process ends.
+    runtime.block_on(account.store.flush());
+    let (_, failed) = result?;
     drop(runtime);
     if failed > 0 {
         return Err(CliError::reported());
@@ -770,6 +773,7 @@ pub(super) async fn download(
         cache,
         resolver,
         data_dir,
+        ..
     } = account;
     let tty = std::io::stderr().is_terminal() && report.progress && !matches!(out, Output::Stdout);
     let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));

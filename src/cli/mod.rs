@@ -145,6 +145,11 @@ pub struct Globals {
     /// Global bandwidth cap for downloads, bytes per second: 500K, 20M, 1.5G (powers of 1024).
     #[arg(long, global = true, value_name = "RATE", value_parser = parse_limit_rate)]
     pub limit_rate: Option<u64>,
+    /// Shared state (resolved links, flood deadlines): redis://HOST:PORT/DB for several
+    /// instances, a file path for an embedded store, or `memory`; default: the file `store`
+    /// next to the session file.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
 
     /// Telegram api_id (or TGMUX_API_ID, or the config file).
     #[arg(long, global = true, env = "TGMUX_API_ID", value_name = "ID")]

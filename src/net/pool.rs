@@ -51,6 +51,7 @@ use super::InvokeError;
 use crate::config::{Network, Proxy, DEFAULT_FLOOD_WAIT_THRESHOLD_SECS};
 use crate::crypto::{AuthKey, RsaPublicKey};
 use crate::mtproto::session::RpcErrorKind;
+use crate::store::Store;
 use crate::tl::{enums, functions, Raw, RemoteCall, Serializable};
 
 /// How a [`Pool`] connects and what it tolerates.
@@ -80,6 +81,9 @@ pub struct PoolConfig {
     pub clock_skew: i64,
     /// The proxy every connection goes through (see [`ConnectOptions::proxy`]).
     pub proxy: Option<Proxy>,
+    /// Where flood deadlines are shared with other instances (`--store`): a deadline one
+    /// instance learns holds back every instance's calls to that DC for the account.
+    pub store: Option<Store>,
 }
 
 /// Default [`PoolConfig::flood_jitter`].
@@ -102,6 +106,7 @@ impl PoolConfig {
             reconnect_attempts: 5,
             clock_skew: 0,
             proxy: None,
+            store: None,
         }
     }
 }
@@ -742,7 +747,28 @@ impl Pool {
     ) -> Result<R::Return, InvokeError> {
         let cfg = &self.inner.config;
         let mut floods = 0u32;
+        let store = cfg.store.as_ref();
+        let account = store
+            .and_then(|_| self.logged_in())
+            .map(|u| u.user_id.to_string());
         loop {
+            if let (Some(store), Some(account)) = (store, &account) {
+                // A deadline another instance (or an earlier run) learned: read from the
+                // store's local copy, no round trip.
+                if let Some(until) = store.flood_until(account, dc) {
+                    let left = Duration::from_millis(until.saturating_sub(unix_ms()));
+                    let seconds = left.as_secs().saturating_add(1).min(u64::from(u32::MAX)) as u32;
+                    if seconds > cfg.flood_wait_threshold || floods >= cfg.max_flood_retries {
+                        return Err(InvokeError::FloodWait {
+                            seconds,
+                            message: format!("FLOOD_WAIT_{seconds} (shared deadline)"),
+                        });
+                    }
+                    floods += 1;
+                    tokio::time::sleep(left).await;
+                    lock(&self.inner.stats).flood_waits.push(left);
+                }
+            }
             let client = self.client_for(dc, media).await?;
             let e = match client.invoke(request).await {
                 Ok(v) => return Ok(v),
@@ -762,6 +788,10 @@ impl Pool {
                 | RpcErrorKind::FloodPremiumWait { seconds } => seconds,
                 _ => return Err(e),
             };
+            if let (Some(store), Some(account)) = (store, &account) {
+                // The store refuses only malformed names; the wait below still holds here.
+                let _ = store.note_flood(account, dc, Duration::from_secs(u64::from(wait)));
+            }
             if wait > cfg.flood_wait_threshold || floods >= cfg.max_flood_retries {
                 return Err(InvokeError::FloodWait {
                     seconds: wait,
@@ -776,4 +806,11 @@ impl Pool {
             lock(&self.inner.stats).flood_waits.push(pause);
         }
     }
+}
+
+/// Now as Unix milliseconds (the store's deadlines are in it).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::media::Media;
 use super::resolver::ChannelRef;
+use crate::store::Store;
 
 /// The key: whose view, which chat (`username` lower-cased or `c/<id>`), which message (0 for
 /// the chat itself).
@@ -178,6 +180,50 @@ impl MetadataCache for FileCache {
             // A cache that cannot be written is only slower next time.
             let _ = self.save(&mut s);
         }
+    }
+}
+
+/// A [`MetadataCache`] in the shared [`Store`] (Redis or the embedded store file), layered over
+/// another cache: reads come from the store's local copy (no round trip) and then from the
+/// inner cache; puts go to both. Entries are keyed by the account's user id and
+/// `peer/msg`, with the inner cache's TTL.
+pub struct StoreCache {
+    store: Store,
+    inner: Arc<dyn MetadataCache>,
+    ttl: Duration,
+}
+
+impl StoreCache {
+    /// Layers `store` over `inner`; entries live in the store for `ttl`.
+    pub fn new(store: Store, inner: Arc<dyn MetadataCache>, ttl: Duration) -> Self {
+        StoreCache { store, inner, ttl }
+    }
+
+    fn names(key: &CacheKey) -> (String, String) {
+        (key.account.to_string(), format!("{}/{}", key.peer, key.msg))
+    }
+}
+
+impl MetadataCache for StoreCache {
+    fn get(&self, key: &CacheKey) -> Option<Cached> {
+        let (account, link) = Self::names(key);
+        if let Some(bytes) = self.store.resolution(&account, &link) {
+            if let Ok(v) = serde_json::from_slice::<Cached>(&bytes) {
+                return Some(v);
+            }
+        }
+        self.inner.get(key)
+    }
+
+    fn put(&self, key: CacheKey, value: Cached) {
+        let (account, link) = Self::names(&key);
+        if let Ok(bytes) = serde_json::to_vec(&value) {
+            // A value the store refuses (too large) is still kept by the inner cache.
+            let _ = self
+                .store
+                .put_resolution(&account, &link, Bytes::from(bytes), self.ttl);
+        }
+        self.inner.put(key, value);
     }
 }
 

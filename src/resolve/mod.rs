@@ -10,7 +10,7 @@ pub mod link;
 pub mod media;
 pub mod resolver;
 
-pub use cache::{FileCache, MetadataCache};
+pub use cache::{FileCache, MetadataCache, StoreCache};
 pub use link::{Link, LinkError, Peer};
 pub use media::{Location, Media, Origin};
 pub use resolver::{refetch, ChannelRef, Item, ResolveError, Resolver};
