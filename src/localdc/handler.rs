@@ -465,8 +465,10 @@ mod tests {
             "\"errors\": {\"FILE_MIGRATE_2\": 1}".into(),
             format!(
                 "\"documents\": {{\"chan/2.mp4\": {{\"id\": {id}, \"dc\": 2, \"size\": {size}, \
-                 \"parts\": 4, \"bytes\": {size}, \"cdn_parts\": 0, \"cdn_bytes\": 0}}}}}}\n"
+                 \"parts\": 4, \"bytes\": {size}, \"cdn_parts\": 0, \"cdn_bytes\": 0}}}}"
             ),
+            // getFile per account and DC (the refused one on DC 1 counts too).
+            "\"get_file\": {\"123\": {\"1\": 1, \"2\": 4}}}\n".into(),
         ] {
             assert!(json.contains(&want), "{want}\nin\n{json}");
         }
