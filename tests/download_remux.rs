@@ -128,6 +128,139 @@ fn remux_to_stdout_streams_the_fragmented_mp4() {
     assert!(err.contains("streams Matroska/WebM only"), "{err}");
 }
 
+/// `--remux --fragmented -o DIR/`: a Matroska document of several parts becomes its MP4 while
+/// it downloads (the MP4 grows beside the `.part` before the last part is in), with the bytes
+/// `tgmux remux --fragmented` makes. A run killed halfway leaves the `.part` to resume from;
+/// the resumed run remuxes once complete, the same bytes again, and leaves nothing behind.
+#[test]
+fn fragmented_remux_into_a_file_is_made_while_downloading() {
+    let Some(work) = Work::new("download-remux-while", &["ffmpeg", "ffprobe"]) else {
+        return;
+    };
+    // Lossless H.264: 5 s at 640x480 make a few MiB, i.e. several 1 MiB parts.
+    let mkv = work.ffmpeg(
+        "big.mkv",
+        &[
+            LAVFI_VIDEO,
+            LAVFI_SINE_48K,
+            "-t",
+            "5",
+            "-vf",
+            "scale=640:480",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let data = std::fs::read(&mkv).unwrap();
+    assert!(
+        data.len() > 3 << 20,
+        "{} bytes: want several parts",
+        data.len()
+    );
+    // One part in flight at a time, each answered after 300 ms: ~4 parts take over a second.
+    let dc = localdc_util::start_with_files(
+        "download-remux-while",
+        2,
+        &["--faults", "delay=300"],
+        &[("1.mkv", &data)],
+    );
+    let session = dc.dir.join("data/session");
+    localdc_util::login_bot_cli(&dc, &session, "1:a");
+    let want = work.path("ref-frag.mp4");
+    localdc_util::stdout(&tgmux(&["remux", s(&mkv), "-o", s(&want), "--fragmented"]));
+    let want = std::fs::read(&want).unwrap();
+    let args = |dir: &std::path::Path| -> Vec<String> {
+        let mut d = dir.display().to_string();
+        d.push('/');
+        [
+            "--dc-config",
+            s(&dc.config),
+            "--session",
+            s(&session),
+            "download",
+            "t.me/chan/1",
+            "-o",
+            &d,
+            "--remux",
+            "--fragmented",
+            "--window",
+            "1",
+            "--connections",
+            "1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let spawn = |dir: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tgmux"))
+            .args(args(dir))
+            .env("XDG_DATA_HOME", localdc_util::fresh_data_home())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Waits until the MP4 has bytes while the download is still going; false if it ended
+    // first.
+    let mp4_grows_during_download = |child: &mut std::process::Child, dir: &std::path::Path| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            let partial = std::fs::metadata(dir.join("1.mp4.remuxing")).map_or(0, |m| m.len());
+            if partial > 0 && dir.join("1.mkv.part").exists() {
+                return true;
+            }
+            if child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the download neither made progress nor ended in 60 s");
+    };
+
+    // The run succeeded and left the MP4 tgmux remux makes, and nothing else.
+    let finished_as_wanted = |out: &std::process::Output, dir: &std::path::Path| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(std::fs::read(dir.join("1.mp4")).unwrap() == want);
+        for gone in ["1.mkv", "1.mkv.part", "1.mp4.remuxing"] {
+            assert!(!dir.join(gone).exists(), "{gone} left behind");
+        }
+    };
+
+    // Uninterrupted: the MP4 grows during the download and ends as tgmux remux makes it.
+    let whole = dc.dir.join("whole");
+    let mut child = spawn(&whole);
+    assert!(
+        mp4_grows_during_download(&mut child, &whole),
+        "no MP4 bytes before the download ended"
+    );
+    let out = localdc_util::wait_or_fail(child, &[]);
+    finished_as_wanted(&out, &whole);
+
+    // Killed halfway, then resumed.
+    let killed = dc.dir.join("killed");
+    let mut child = spawn(&killed);
+    assert!(mp4_grows_during_download(&mut child, &killed));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed.join("1.mkv.part").exists(), "the download is kept");
+    let a = args(&killed);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = tgmux(&a);
+    finished_as_wanted(&out, &killed);
+}
+
 /// A 3 s H.264 + AAC Matroska file made by ffmpeg.
 fn h264_aac_mkv(work: &Work) -> std::path::PathBuf {
     work.ffmpeg(

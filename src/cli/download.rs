@@ -381,16 +381,56 @@ impl Run<'_> {
             t.inc(resume);
         }
         let parts = plan(job.media.size, resume, job.media.size.saturating_sub(1));
+        // `--remux --fragmented` of a Matroska/WebM download started afresh: the MP4 is made
+        // while the bytes arrive, beside the `.part` (which stays the thing a resume uses).
+        let streamed = self.streamed_mp4(job, path, resume);
+        let mut mp4_file = match &streamed {
+            Some(s) => Some(
+                tokio::fs::File::create(&s.partial)
+                    .await
+                    .map_err(|e| format!("{}: {e}", s.partial.display()))?,
+            ),
+            None => None,
+        };
+        let mut mp4_writer = mp4_file.as_mut().map(Writer);
+        let mut both = AlsoRemuxed {
+            file: &mut sink,
+            mp4: mp4_writer
+                .as_mut()
+                .map(|w| RemuxStream::new(w, self.report.hash.then(Sha256::new))),
+            failed: None,
+        };
         let mut tee = Tee {
-            inner: &mut sink,
+            inner: &mut both,
             hash,
             bar: bar.clone(),
             total: self.total.clone(),
         };
-        let report = fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts)
-            .await
-            .map_err(|e| e.to_string())?;
-        let digest = tee.hash.map(|h| hex(&h.finalize()));
+        let fetched = fetch(self.rpc.clone(), &job.media, parts, &mut tee, &self.opts).await;
+        let digest = tee.hash.take().map(|h| hex(&h.finalize()));
+        let (mp4_stream, mp4_failed) = (both.mp4.take(), both.failed.take());
+        let report = match fetched {
+            Ok(r) => r,
+            Err(e) => {
+                drop(mp4_stream);
+                if let Some(s) = &streamed {
+                    let _ = std::fs::remove_file(&s.partial);
+                }
+                return Err(e.to_string());
+            }
+        };
+        // The MP4's last fragment, and its SHA-256; `Err` when the remuxer refused the input.
+        let mp4_done = match (mp4_stream, mp4_failed) {
+            (Some(m), _) => Some(m.finish().await),
+            (None, Some(why)) => Some(Err(why)),
+            (None, None) => None,
+        };
+        if let Some(f) = mp4_file.as_mut() {
+            tokio::io::AsyncWriteExt::flush(f)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        drop(mp4_file);
         sink.finish()
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -414,8 +454,9 @@ impl Run<'_> {
         }
         let download_seconds = start.elapsed().as_secs_f64();
         let fetched_sha256 = digest.clone();
-        let (path, digest) = match &self.remux {
-            Some(opts) if remuxable(&job.media) => {
+        let (path, digest) = match (&self.remux, streamed, mp4_done) {
+            (_, Some(s), Some(done)) => s.finish(path, job.media.date, done)?,
+            (Some(opts), _, _) if remuxable(&job.media) => {
                 let mp4 = remux_into_mp4(path, opts).await?;
                 let digest = match self.report.hash {
                     true => Some(
@@ -440,6 +481,22 @@ impl Run<'_> {
             download_seconds,
             remux_seconds: start.elapsed().as_secs_f64() - download_seconds,
         })
+    }
+
+    /// Whether `--remux` makes this job's MP4 while it downloads: fragmented output of a
+    /// Matroska/WebM document fetched from its start (a resumed `.part` is remuxed once
+    /// complete, as faststart output always is). A partial MP4 a killed run left is removed.
+    fn streamed_mp4(&self, job: &Job, path: &Path, resume: u64) -> Option<StreamedMp4> {
+        let opts = self.remux.as_ref()?;
+        let partial = path.with_extension("mp4.remuxing");
+        let _ = std::fs::remove_file(&partial);
+        let mp4 = path.with_extension("mp4");
+        let streams = opts.fragmented
+            && resume == 0
+            && remuxable(&job.media)
+            && !is_quicktime(&job.media)
+            && mp4 != path;
+        streams.then_some(StreamedMp4 { mp4, partial })
     }
 
     /// Fetches `parts` of the job into `sink` in order; the SHA-256 of the bytes (with the
@@ -616,6 +673,75 @@ impl<S: PartSink> PartSink for RemuxStream<'_, S> {
             .map_err(|e| invalid(format!("remux: {e}")))?;
         self.drain().await
     }
+}
+
+/// `--remux --fragmented` into a file: every part goes to the download's file, then to the
+/// remuxer making the MP4. A remuxer error does not stop the download (nothing downloaded is
+/// lost): it is kept and told once the download is complete.
+struct AlsoRemuxed<'a, S, M> {
+    file: &'a mut S,
+    mp4: Option<RemuxStream<'a, M>>,
+    failed: Option<String>,
+}
+
+impl<S: PartSink, M: PartSink> PartSink for AlsoRemuxed<'_, S, M> {
+    async fn put(&mut self, offset: u64, bytes: Bytes) -> std::io::Result<()> {
+        self.file.put(offset, bytes.clone()).await?;
+        if let Some(mp4) = &mut self.mp4 {
+            if let Err(e) = mp4.put(offset, bytes).await {
+                self.failed = Some(e.to_string());
+                self.mp4 = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fragmented MP4 made while its Matroska/WebM document downloads.
+struct StreamedMp4 {
+    /// Where it goes once complete.
+    mp4: PathBuf,
+    /// Where it is written meanwhile.
+    partial: PathBuf,
+}
+
+impl StreamedMp4 {
+    /// Moves the finished MP4 into place (mtime: the message date) and removes the document
+    /// `downloaded`; when the remuxer failed, the document is kept and the partial MP4
+    /// removed. The MP4's path and SHA-256.
+    fn finish(
+        &self,
+        downloaded: &Path,
+        date: i32,
+        remuxed: Result<Option<String>, String>,
+    ) -> Result<(PathBuf, Option<String>), String> {
+        match remuxed {
+            Ok(digest) => {
+                let mtime = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(u64::try_from(date).unwrap_or(0));
+                let file = std::fs::File::options()
+                    .write(true)
+                    .open(&self.partial)
+                    .map_err(|e| at(&self.partial, e))?;
+                file.set_modified(mtime).map_err(|e| at(&self.partial, e))?;
+                std::fs::rename(&self.partial, &self.mp4).map_err(|e| at(&self.mp4, e))?;
+                std::fs::remove_file(downloaded).map_err(|e| at(downloaded, e))?;
+                Ok((self.mp4.clone(), digest))
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.partial);
+                Err(format!(
+                    "remux (the download is kept at {}): {e}",
+                    downloaded.display()
+                ))
+            }
+        }
+    }
+}
+
+/// An I/O error naming its file.
+fn at(path: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", path.display())
 }
 
 /// QuickTime input: `--remux -o -` cannot stream it (its remux reads the index first).
