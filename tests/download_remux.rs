@@ -261,6 +261,100 @@ fn fragmented_remux_into_a_file_is_made_while_downloading() {
     finished_as_wanted(&out, &killed);
 }
 
+/// `--album --remux` of an album of split streams (a video-only MKV and an audio-only M4A)
+/// gives one MP4 with both, named after the video item, whose packets are the inputs' packets
+/// one for one (ffprobe), faststart and fragmented; an album with a file that is not a stream
+/// stays as its files.
+#[test]
+fn an_album_of_split_streams_becomes_one_mp4() {
+    let Some(work) = Work::new("download-remux-album", &["ffmpeg", "ffprobe"]) else {
+        return;
+    };
+    let video = work.ffmpeg(
+        "v.mkv",
+        &[
+            LAVFI_VIDEO,
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+        ],
+    );
+    let audio = work.ffmpeg("a.m4a", &[LAVFI_SINE_48K, "-t", "3", "-c:a", "aac"]);
+    let (v, a) = (
+        std::fs::read(&video).unwrap(),
+        std::fs::read(&audio).unwrap(),
+    );
+    let dc = localdc_util::start_with_files(
+        "download-remux-album",
+        2,
+        &[],
+        &[
+            ("5/a.mkv", &v),
+            ("5/b.m4a", &a),
+            ("8/a.mkv", &v),
+            ("8/b.txt", b"notes"),
+        ],
+    );
+    let session = dc.dir.join("data/session");
+    localdc_util::login_bot_cli(&dc, &session, "1:a");
+    let packets = |f: &std::path::Path, stream| {
+        let mut v: Vec<_> = ffprobe_packets(f)
+            .into_iter()
+            .filter(|p| p.stream == stream)
+            .map(|p| (p.size, p.sha256))
+            .collect();
+        v.sort();
+        v
+    };
+    let (want_video, want_audio) = (packets(&video, 0), packets(&audio, 0));
+    assert!(!want_video.is_empty() && !want_audio.is_empty());
+    for fragmented in [false, true] {
+        let dir = dc.dir.join(format!("album-{fragmented}/"));
+        let mut args = vec!["--dc-config", s(&dc.config), "--session", s(&session)];
+        args.extend(["download", "t.me/chan/6", "--album", "--remux", "--json"]);
+        args.extend(["-o", s(&dir)]);
+        if fragmented {
+            args.push("--fragmented");
+        }
+        let text = localdc_util::stdout(&tgmux(&args));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "one file:\n{text}");
+        assert!(
+            lines[0].contains("a.mp4") && lines[0].contains("t.me/chan/5"),
+            "{text}"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.mp4"], "the items are merged away");
+        let mp4 = dir.join("a.mp4");
+        assert_eq!(packets(&mp4, 0), want_video, "fragmented {fragmented}");
+        assert_eq!(packets(&mp4, 1), want_audio, "fragmented {fragmented}");
+    }
+    // A video with a text file is no split stream: both stay, the video remuxed alone.
+    let dir = dc.dir.join("album-not-split/");
+    let mut args = vec!["--dc-config", s(&dc.config), "--session", s(&session)];
+    args.extend([
+        "download",
+        "t.me/chan/8",
+        "--album",
+        "--remux",
+        "-o",
+        s(&dir),
+    ]);
+    localdc_util::stdout(&tgmux(&args));
+    assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"notes");
+    assert_eq!(packets(&dir.join("a.mp4"), 0), want_video);
+    assert!(packets(&dir.join("a.mp4"), 1).is_empty());
+}
+
 /// A 3 s H.264 + AAC Matroska file made by ffmpeg.
 fn h264_aac_mkv(work: &Work) -> std::path::PathBuf {
     work.ffmpeg(

@@ -25,6 +25,8 @@ use crate::download::{FileSink, Options, Record, Rpc};
 use crate::remux::mp4::FragmentOptions;
 use crate::remux::pipeline::{remux_files, Output as RemuxOutput, RemuxOptions};
 use crate::remux::transformer::MkvToFmp4;
+
+use super::album;
 use crate::resolve::{Item, Link, Media};
 
 /// Download the media of t.me message links.
@@ -337,6 +339,8 @@ pub(super) struct Done {
 struct Run<'a> {
     /// `--remux`: MKV/WebM/MOV files become MP4 once downloaded.
     remux: Option<RemuxOptions>,
+    /// `--album --remux`: an album of split streams becomes one MP4.
+    merge_albums: bool,
     report: &'a Report,
     rpc: Arc<dyn Rpc>,
     opts: Options,
@@ -454,20 +458,9 @@ impl Run<'_> {
         }
         let download_seconds = start.elapsed().as_secs_f64();
         let fetched_sha256 = digest.clone();
-        let (path, digest) = match (&self.remux, streamed, mp4_done) {
+        let (path, digest) = match (self.remux_of(job), streamed, mp4_done) {
             (_, Some(s), Some(done)) => s.finish(path, job.media.date, done)?,
-            (Some(opts), _, _) if remuxable(&job.media) => {
-                let mp4 = remux_into_mp4(path, opts).await?;
-                let digest = match self.report.hash {
-                    true => Some(
-                        hash_file(&mp4)
-                            .await
-                            .map_err(|e| format!("{}: {e}", mp4.display()))?,
-                    ),
-                    false => None,
-                };
-                (mp4, digest)
-            }
+            (Some(opts), _, _) if remuxable(&job.media) => self.remuxed(path, opts).await?,
             _ => (path.to_path_buf(), digest),
         };
         let mut record = self.record.lock().await;
@@ -483,11 +476,35 @@ impl Run<'_> {
         })
     }
 
+    /// How this job's download is remuxed once complete: `--remux`, except for album items
+    /// when albums are merged (`merge_albums` remuxes them, merged or alone).
+    fn remux_of(&self, job: &Job) -> Option<&RemuxOptions> {
+        match self.merge_albums && job.media.grouped_id.is_some() {
+            true => None,
+            false => self.remux.as_ref(),
+        }
+    }
+
+    /// Remuxes a finished download into `<stem>.mp4` (removing it); the MP4's path and
+    /// SHA-256 (with the `hash` report).
+    async fn remuxed(
+        &self,
+        path: &Path,
+        opts: &RemuxOptions,
+    ) -> Result<(PathBuf, Option<String>), String> {
+        let mp4 = remux_into_mp4(path, opts).await?;
+        let digest = match self.report.hash {
+            true => Some(hash_file(&mp4).await.map_err(|e| at(&mp4, e))?),
+            false => None,
+        };
+        Ok((mp4, digest))
+    }
+
     /// Whether `--remux` makes this job's MP4 while it downloads: fragmented output of a
     /// Matroska/WebM document fetched from its start (a resumed `.part` is remuxed once
     /// complete, as faststart output always is). A partial MP4 a killed run left is removed.
     fn streamed_mp4(&self, job: &Job, path: &Path, resume: u64) -> Option<StreamedMp4> {
-        let opts = self.remux.as_ref()?;
+        let opts = self.remux_of(job)?;
         let partial = path.with_extension("mp4.remuxing");
         let _ = std::fs::remove_file(&partial);
         let mp4 = path.with_extension("mp4");
@@ -571,24 +588,9 @@ impl Run<'_> {
         };
         match r {
             Ok(done) => {
-                if self.report.json_lines {
-                    let size = match done.path.as_os_str() == "-" {
-                        true => job.media.size,
-                        false => std::fs::metadata(&done.path).map_or(job.media.size, |m| m.len()),
-                    };
-                    let line = JsonLine {
-                        link: &job.link,
-                        path: done.path.display().to_string(),
-                        size,
-                        sha256: done.sha256.clone().unwrap_or_default(),
-                        seconds: done.download_seconds + done.remux_seconds,
-                    };
-                    let text = serde_json::to_string(&line).unwrap_or_default();
-                    // On stdout (the bars draw on stderr), without tearing them.
-                    match &self.bars {
-                        Some(b) => b.suspend(|| println!("{text}")),
-                        None => println!("{text}"),
-                    }
+                // An album item's line waits for the album's merge (see `merge_albums`).
+                if !(self.merge_albums && job.media.grouped_id.is_some()) {
+                    self.print_json(job, &done);
                 }
                 Some(done)
             }
@@ -597,6 +599,170 @@ impl Run<'_> {
                 None
             }
         }
+    }
+
+    /// The `--json` line of a file done.
+    fn print_json(&self, job: &Job, done: &Done) {
+        if !self.report.json_lines {
+            return;
+        }
+        let size = match done.path.as_os_str() == "-" {
+            true => job.media.size,
+            false => std::fs::metadata(&done.path).map_or(job.media.size, |m| m.len()),
+        };
+        let line = JsonLine {
+            link: &job.link,
+            path: done.path.display().to_string(),
+            size,
+            sha256: done.sha256.clone().unwrap_or_default(),
+            seconds: done.download_seconds + done.remux_seconds,
+        };
+        let text = serde_json::to_string(&line).unwrap_or_default();
+        // On stdout (the bars draw on stderr), without tearing them.
+        match &self.bars {
+            Some(b) => b.suspend(|| println!("{text}")),
+            None => println!("{text}"),
+        }
+    }
+
+    /// `--album --remux`: each album whose files are split streams (one video-only file, the
+    /// others audio-only; all downloaded) becomes one MP4 named after the video file, and
+    /// takes the place of its items in `results`. Other album items stay as they are. Prints
+    /// the `--json` lines held back for album items. Returns how many merges failed (each
+    /// said on stderr; the files are kept).
+    async fn merge_albums(&self, results: &mut Vec<(Job, Option<Done>)>) -> usize {
+        if !self.merge_albums {
+            return 0;
+        }
+        let mut failed = 0;
+        let mut groups: Vec<(i64, Vec<usize>)> = Vec::new();
+        for (i, (job, _)) in results.iter().enumerate() {
+            if let Some(g) = job.media.grouped_id {
+                match groups.iter_mut().find(|(id, _)| *id == g) {
+                    Some((_, items)) => items.push(i),
+                    None => groups.push((g, vec![i])),
+                }
+            }
+        }
+        let mut merged_away = HashSet::new();
+        for (_, items) in groups {
+            let done: Vec<&Done> = items
+                .iter()
+                .filter_map(|&i| results[i].1.as_ref())
+                .collect();
+            if done.len() != items.len() || done.iter().any(|d| d.path.as_os_str() == "-") {
+                self.remux_alone(results, &items).await;
+                continue;
+            }
+            let paths: Vec<PathBuf> = done.iter().map(|d| d.path.clone()).collect();
+            let Some(order) = self.split_order(&paths).await else {
+                self.remux_alone(results, &items).await;
+                continue;
+            };
+            let start = Instant::now();
+            let files: Vec<PathBuf> = order.iter().map(|&k| paths[k].clone()).collect();
+            let first = items[order[0]];
+            match self.merge_files(files).await {
+                Ok((path, sha256)) => {
+                    let seconds: f64 = items
+                        .iter()
+                        .filter_map(|&i| results[i].1.as_ref())
+                        .map(|d| d.download_seconds + d.remux_seconds)
+                        .sum();
+                    let size = items.iter().map(|&i| results[i].0.media.size).sum();
+                    results[first].1 = Some(Done {
+                        path,
+                        size,
+                        fetched_sha256: None,
+                        sha256,
+                        download_seconds: seconds,
+                        remux_seconds: start.elapsed().as_secs_f64(),
+                    });
+                    merged_away.extend(items.iter().copied().filter(|&i| i != first));
+                }
+                Err(why) => {
+                    error_line(&self.bars, &results[first].0.link, &why);
+                    failed += 1;
+                    self.remux_alone(results, &items).await;
+                }
+            }
+        }
+        let mut i = 0;
+        results.retain(|_| {
+            i += 1;
+            !merged_away.contains(&(i - 1))
+        });
+        for (job, done) in results.iter() {
+            if let (Some(done), Some(_)) = (done, job.media.grouped_id) {
+                self.print_json(job, done);
+            }
+        }
+        failed
+    }
+
+    /// Remuxes the album items `items` of `results` that were downloaded and are remuxable,
+    /// each alone, as a download without `--album` is. One that fails is said on stderr, its
+    /// download kept, and its result becomes a failure.
+    async fn remux_alone(&self, results: &mut [(Job, Option<Done>)], items: &[usize]) {
+        let Some(opts) = &self.remux else {
+            return;
+        };
+        for &i in items {
+            let (job, done) = &mut results[i];
+            let Some(d) = done.as_mut().filter(|d| d.path.as_os_str() != "-") else {
+                continue;
+            };
+            if !remuxable(&job.media) {
+                continue;
+            }
+            let start = Instant::now();
+            match self.remuxed(&d.path, opts).await {
+                Ok((path, sha256)) => {
+                    (d.path, d.sha256) = (path, sha256);
+                    d.remux_seconds += start.elapsed().as_secs_f64();
+                }
+                Err(why) => {
+                    error_line(&self.bars, &job.link, &why);
+                    *done = None;
+                }
+            }
+        }
+    }
+
+    /// The merge order of an album's downloaded files when they are split streams.
+    async fn split_order(&self, paths: &[PathBuf]) -> Option<Vec<usize>> {
+        let paths = paths.to_vec();
+        let kinds = tokio::task::spawn_blocking(move || {
+            paths
+                .iter()
+                .map(|p| album::streams_of(p))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .ok()?;
+        album::split_streams(&kinds)
+    }
+
+    /// Merges split-stream files (video first) into one MP4; its path and SHA-256 (with the
+    /// `hash` report).
+    async fn merge_files(&self, files: Vec<PathBuf>) -> Result<(PathBuf, Option<String>), String> {
+        let opts = self.remux.clone().unwrap_or_default();
+        let bars = self.bars.clone();
+        let mp4 = tokio::task::spawn_blocking(move || {
+            album::merge(&files, &opts, &mut |w: &str| {
+                say(
+                    &bars,
+                    &format!("tgmux: warning: {}: {w}", files[0].display()),
+                )
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let sha256 = match self.report.hash {
+            true => Some(hash_file(&mp4).await.map_err(|e| at(&mp4, e))?),
+            false => None,
+        };
+        Ok((mp4, sha256))
     }
 }
 
@@ -1071,6 +1237,7 @@ pub(super) async fn download(
                 hev1: false,
                 copy_min: None,
             }),
+            merge_albums: args.album && args.remux,
             report,
             rpc: rpc.clone(),
             opts: Options {
@@ -1095,13 +1262,20 @@ pub(super) async fn download(
                     let Some((job, path)) = next else {
                         return ok;
                     };
-                    ok.push(run.job(&job, out, path).await);
+                    let done = run.job(&job, out, path).await;
+                    ok.push((job, done));
                 }
             });
-            join_all(workers).await.concat()
+            join_all(workers)
+                .await
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
         };
-        failed += results.iter().filter(|r| r.is_none()).count();
-        let done: Vec<Done> = results.into_iter().flatten().collect();
+        let mut results = results;
+        failed += run.merge_albums(&mut results).await;
+        failed += results.iter().filter(|(_, r)| r.is_none()).count();
+        let done: Vec<Done> = results.into_iter().filter_map(|(_, d)| d).collect();
         if let Some(t) = total {
             t.finish_and_clear();
         }

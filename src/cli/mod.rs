@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod account;
+mod album;
 pub mod completions;
 pub mod demo;
 pub mod download;
